@@ -1,0 +1,45 @@
+# Medical Coding & RCM Lab: every task a user runs, from a fresh clone with Python 3.11+ and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# JupyterLab refuses to run as root unless told; only then do we tell it.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+PORT ?= 8888
+
+.PHONY: help install data lab demo test bench clean
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make lab    set up, build the data, open JupyterLab on course/"
+	@echo "make demo   an instructor's whole nbgrader cycle, headless, then the gradebook"
+	@echo "make test   everything the tests need, then the whole suite (what CI runs)"
+	@echo "make bench  performance measurements (benchmarks/)"
+	@echo "make data   (re)build data/build/medcodelab.duckdb when its inputs changed"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+data: install
+	$(BIN)/medcodelab build-data
+
+lab: data
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=course --port=$(PORT) $(ALLOW_ROOT)
+
+demo: data
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m autograder demo
+
+test: data
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+bench: data
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf data/build assignments/release assignments/submitted assignments/autograded assignments/feedback assignments/gradebook.db
