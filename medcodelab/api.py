@@ -1,0 +1,96 @@
+"""The learner-facing calls that tie code sets, cases and scoring together."""
+
+from __future__ import annotations
+
+from html import escape
+
+import pandas as pd
+
+from . import db, paths
+from .cases import store
+from .cases.model import Encounter
+from .codes import check, icd10cm
+from .scoring.diagnoses import Score, score_diagnoses
+
+
+class Welcome:
+    """What this installation holds; shows as a short card in a notebook."""
+
+    def __init__(self) -> None:
+        conn = db.cursor()
+        self.release = conn.execute(
+            "SELECT release, effective_from, effective_to FROM code_systems WHERE system = 'icd10cm'"
+        ).fetchone()
+        self.entries, self.billable = conn.execute(
+            "SELECT count(*), count(*) FILTER (billable) FROM icd10cm_entries WHERE kind NOT IN ('chapter', 'block')"
+        ).fetchone()
+        self.practice_cases = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
+        self.built_at = conn.execute("SELECT value FROM build_info WHERE key = 'built_at'").fetchone()[0]
+        self.path = paths.db_path()
+
+    def lines(self) -> list[str]:
+        release, start, end = self.release
+        return [
+            f"ICD-10-CM {release}: {self.entries:,} codes and headings, {self.billable:,} billable "
+            f"(valid for dates of service {start} to {end})",
+            f"{self.practice_cases} practice encounters with answer keys",
+            f"database: {self.path} (built {self.built_at}, opened read-only)",
+        ]
+
+    def __repr__(self) -> str:
+        return "Medical Coding & RCM Lab is ready.\n" + "\n".join(f"  - {line}" for line in self.lines())
+
+    def _repr_html_(self) -> str:
+        items = "".join(f"<li>{escape(line)}</li>" for line in self.lines())
+        return f"<div><b>Medical Coding &amp; RCM Lab is ready.</b><ul>{items}</ul></div>"
+
+
+def welcome() -> Welcome:
+    """Open the lab's data and say what it holds (the first call of every notebook)."""
+    return Welcome()
+
+
+def chapters() -> pd.DataFrame:
+    """The 22 chapters of ICD-10-CM with their code ranges and how many billable codes each holds."""
+    rows = db.cursor().execute(
+        """
+        SELECT ch.code AS chapter, ch.description AS title,
+               count(*) FILTER (e.kind = 'block') AS blocks,
+               count(*) FILTER (e.kind = 'category') AS categories,
+               count(*) FILTER (e.billable) AS billable_codes
+        FROM icd10cm_entries ch
+        JOIN icd10cm_ancestors a ON a.ancestor_id = ch.entry_id
+        JOIN icd10cm_entries e ON e.entry_id = a.entry_id
+        WHERE ch.kind = 'chapter'
+        GROUP BY ch.entry_id, ch.code, ch.description
+        ORDER BY ch.entry_id
+        """
+    ).fetchdf()
+    return rows
+
+
+def case(case_id: str) -> Encounter:
+    """A practice encounter by id, with its note and answer key."""
+    found = store.from_database(db.cursor(), case_id)
+    if found is None:
+        known = ", ".join(c["case_id"] for c in store.list_practice(db.cursor())[:8])
+        raise KeyError(f"no practice case {case_id!r}; try one of: {known}, ... (see medcodelab.cases())")
+    return found
+
+
+def cases(topic: str | None = None) -> pd.DataFrame:
+    """The practice encounters as a table (optionally only those tagged ``topic``)."""
+    return pd.DataFrame(store.list_practice(db.cursor(), topic))
+
+
+def score(answer: object, encounter: Encounter | str) -> Score:
+    """Score codes against a practice encounter's key (the same scoring the autograder uses)."""
+    if isinstance(encounter, str):
+        encounter = case(encounter)
+    code_set = icd10cm()
+    return score_diagnoses(answer, encounter.diagnoses,
+                           lambda text: code_set.check(text, encounter.date_of_service),
+                           encounter.first_listed_label)
+
+
+__all__ = ["case", "cases", "chapters", "check", "score", "welcome"]

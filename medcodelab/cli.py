@@ -1,0 +1,171 @@
+"""``medcodelab``: the lab's tasks as verbs, each a thin layer over a library call.
+
+    medcodelab build-data [--force]       build the DuckDB file (skips when up to date)
+    medcodelab check TEXT [--json]        is it a billable code?   exit 0 billable, 1 not
+    medcodelab search QUERY [--limit N] [--json]
+    medcodelab lookup CODE [--json]       description, parents and every note that applies
+    medcodelab validate-cases             prove every answer key (practice and assessment)
+    medcodelab cases                      list the practice encounters
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import db
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .build import database
+    from .cases.store import InvalidKeys
+
+    try:
+        database.build(args.db, force=args.force)
+    except InvalidKeys as exc:
+        print(f"build stopped: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .codes import check
+
+    result = check(args.text, system=args.system, date_of_service=args.date)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"{result['status']:9} {result['code'] or args.text}  {result['description'] or ''}".rstrip())
+        if result["message"] and result["status"] != "billable":
+            print(f"          {result['message']}")
+    return 0 if result["status"] == "billable" else 1
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .codes import search
+
+    results = search(args.query, system=args.system, limit=args.limit)
+    if args.json:
+        _print_json(results)
+    else:
+        if not results:
+            print("no codes match; try fewer or other words, or an abbreviation such as CHF")
+        for row in results:
+            print(f"{row['code']:9} {'' if row['billable'] else '(heading) '}{row['description']}")
+    return 0
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    from .codes import check, lookup
+
+    detail = lookup(args.code, system=args.system)
+    if detail is None:
+        result = check(args.code, system=args.system)
+        if args.json:
+            _print_json(None)
+        print(result["message"], file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json(detail.as_dict())
+    else:
+        print(detail.as_text())
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .cases import store
+    from .codes import icd10cm
+
+    from pathlib import Path
+
+    from .cases import model
+
+    if args.files:
+        try:
+            chosen = [model.load_file(Path(f)) for f in args.files]
+        except (model.CaseError, OSError) as exc:
+            print(exc)
+            return 1
+        practice = [c for c in chosen if c.use == "practice"]
+        assessment = [c for c in chosen if c.use == "assessment"]
+    else:
+        try:
+            practice, assessment = store.load_all()
+        except model.CaseError as exc:
+            print(exc)
+            return 1
+    problems = store.validate_all(practice + assessment, icd10cm())
+    for problem in problems:
+        print(problem)
+    print(f"{len(practice)} practice and {len(assessment)} assessment encounters checked: "
+          f"{len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    from .api import cases
+
+    frame = cases(args.topic)
+    if args.json:
+        _print_json(frame.to_dict(orient="records"))
+    else:
+        print(frame.to_string(index=False) if len(frame) else "no practice cases")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="medcodelab", description="Medical Coding & RCM Lab")
+    verbs = top.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    p = verbs.add_parser("build-data", help="build the lab's DuckDB file")
+    p.add_argument("--force", action="store_true", help="rebuild even when inputs are unchanged")
+    p.add_argument("--db", help="where to write the file (default data/build/medcodelab.duckdb)")
+    p.set_defaults(run=cmd_build)
+
+    p = verbs.add_parser("check", help="is TEXT a billable code?")
+    p.add_argument("text")
+    p.add_argument("--system", default="icd10cm")
+    p.add_argument("--date", help="date of service, YYYY-MM-DD")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_check)
+
+    p = verbs.add_parser("search", help="find codes by words, in any order")
+    p.add_argument("query")
+    p.add_argument("--system", default="icd10cm")
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_search)
+
+    p = verbs.add_parser("lookup", help="a code with its parents and notes")
+    p.add_argument("code")
+    p.add_argument("--system", default="icd10cm")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_lookup)
+
+    p = verbs.add_parser("validate-cases", help="check every answer key against the code set")
+    p.add_argument("files", nargs="*", help="only these case files (default: the whole bank)")
+    p.set_defaults(run=cmd_validate)
+
+    p = verbs.add_parser("cases", help="list practice encounters")
+    p.add_argument("--topic")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_cases)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except db.DataNotBuilt as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
