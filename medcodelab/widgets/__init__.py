@@ -1,0 +1,15 @@
+"""ipywidgets over the core library: search the code set, code an encounter.
+
+No coding logic lives here: search, check, lookup, scoring and saving are library calls, so
+what a widget shows is exactly what the grader and the CLI compute.
+
+    from medcodelab.widgets import CodeSearch, EncounterCoder
+    CodeSearch()                      # type words, pick a result, read its notes
+    EncounterCoder("pc-001")          # read the note, build the code list, Check, Save
+    AnswerPad(["enc_01", "enc_02"], answers_file="ps01-icd10cm.answers.json")   # assignments
+"""
+
+from .coder import AnswerPad, CodeList, EncounterCoder
+from .search import CodeSearch
+
+__all__ = ["AnswerPad", "CodeList", "CodeSearch", "EncounterCoder"]

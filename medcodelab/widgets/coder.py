@@ -1,0 +1,228 @@
+"""Code an encounter: build an ordered code list, Check it (practice), Save it.
+
+``CodeList`` is the editor (type codes, reorder, remove, each checked against the code set);
+``EncounterCoder`` puts it under a practice note with Check and Save; ``AnswerPad`` serves an
+assignment, one question at a time, with Save only (the key is not in a student's
+environment; the grader scores what is saved).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+from pathlib import Path
+from typing import Sequence
+
+import ipywidgets as w
+
+from .. import answers, api
+from ..cases.model import Encounter
+from ..codes import icd10cm
+from .search import CodeSearch
+
+
+def _status(text: str) -> str:
+    return f"<span role='status' aria-live='polite'>{escape(text)}</span>"
+
+
+class CodeList(w.VBox):
+    """An ordered list of codes the learner edits; the first is the first-listed diagnosis."""
+
+    def __init__(self, date_of_service: dt.date | str | None = None,
+                 first_label: str = "first-listed diagnosis") -> None:
+        self.date_of_service = date_of_service
+        self.codes: list[str] = []
+        # continuous_update=False: the value arrives when the learner presses Enter (or leaves the box)
+        self.entry = w.Text(placeholder="type a code, e.g. J02.0, then Enter", description="Add code",
+                            continuous_update=False, style={"description_width": "initial"},
+                            tooltip="Type a code (or several, separated by commas) and press Enter")
+        self.add = w.Button(description="Add", icon="plus", tooltip="Add the typed code to your list")
+        self.listing = w.Select(options=[], rows=6, description="Your codes",
+                                tooltip=f"Your codes in order; the first is the {first_label}",
+                                layout=w.Layout(width="60%"))
+        self.up = w.Button(description="Move up", icon="arrow-up", tooltip="Move the selected code up")
+        self.down = w.Button(description="Move down", icon="arrow-down", tooltip="Move the selected code down")
+        self.remove = w.Button(description="Remove", icon="trash", tooltip="Remove the selected code")
+        self.status = w.HTML()
+        self.add.on_click(lambda _b: self.add_text(self.entry.value))
+        self.entry.observe(lambda change: self.add_text(change["new"]), names="value")
+        self.up.on_click(lambda _b: self._move(-1))
+        self.down.on_click(lambda _b: self._move(1))
+        self.remove.on_click(lambda _b: self._remove())
+        self._listeners: list = []
+        super().__init__([w.HBox([self.entry, self.add]),
+                          w.HBox([self.listing, w.VBox([self.up, self.down, self.remove])]),
+                          self.status])
+
+    def on_change(self, callback) -> None:
+        self._listeners.append(callback)
+
+    def add_text(self, text: str) -> None:
+        """Add what was typed: one code, or several separated by commas."""
+        parts = [p for p in (text or "").replace(";", ",").replace("\n", ",").split(",") if p.strip()]
+        for part in parts:
+            self.add_code(part)
+        if self.entry.value:
+            self.entry.value = ""
+
+    def add_code(self, text: str) -> None:
+        text = (text or "").strip()
+        if not text:
+            return
+        result = icd10cm().check(text, self.date_of_service)
+        code = result["code"] or text
+        if code in self.codes:
+            self.status.value = _status(f"{code} is already in your list.")
+            return
+        self.codes.append(code)
+        self._refresh(select=code)
+        if result["status"] == "billable":
+            self.status.value = _status(f"Added {code}: {result['description']}")
+        else:
+            self.status.value = _status(f"Added {code}, but: {result['message']}")
+
+    def set_codes(self, codes: Sequence[str]) -> None:
+        self.codes = list(codes)
+        self._refresh(select=self.codes[0] if self.codes else None)
+
+    def _move(self, step: int) -> None:
+        code = self.listing.value
+        if code is None:
+            return
+        i = self.codes.index(code)
+        j = i + step
+        if 0 <= j < len(self.codes):
+            self.codes[i], self.codes[j] = self.codes[j], self.codes[i]
+            self._refresh(select=code)
+
+    def _remove(self) -> None:
+        code = self.listing.value
+        if code is not None:
+            self.codes.remove(code)
+            self._refresh(select=self.codes[0] if self.codes else None)
+
+    def _refresh(self, select: str | None = None) -> None:
+        code_set = icd10cm()
+        options = []
+        for i, code in enumerate(self.codes):
+            result = code_set.check(code, self.date_of_service)
+            mark = "" if result["status"] == "billable" else f"  ⚠ {result['status']}"
+            options.append((f"{i + 1}. {code:9} {result['description'] or ''}{mark}", code))
+        self.listing.options = options
+        self.listing.value = select if select in self.codes else None
+        for callback in self._listeners:
+            callback(list(self.codes))
+
+
+def _chart_html(case: Encounter) -> str:
+    header = escape(case.header()).replace("\n", "<br>")
+    return (
+        f"<div class='mcl-chart' role='document' aria-label='Encounter note'>"
+        f"<h4 style='margin:.2em 0'>{escape(case.title)}</h4>"
+        f"<div style='color:#444;font-size:90%'>{header}</div>"
+        f"<pre style='white-space:pre-wrap;background:#f7f7f4;padding:.6em;border-left:3px solid #999'>"
+        f"{escape(case.note.rstrip())}</pre></div>"
+    )
+
+
+def _search_panel(on_pick) -> tuple[CodeSearch, w.Accordion]:
+    search = CodeSearch(on_pick=on_pick)
+    return search, w.Accordion(children=[search], titles=("Search the code set",))
+
+
+class EncounterCoder(w.VBox):
+    """The coding pad for one practice encounter: read the note, code it, Check, Save.
+
+    *Check* scores the list against the key (the same scoring the autograder uses) and shows
+    each code's verdict with the rationale. *Save* writes the list to a file beside the
+    notebook, so it survives a restart; it is loaded back next time.
+    """
+
+    def __init__(self, case: Encounter | str, question: str | None = None,
+                 answers_file: str | Path | None = None, show_search: bool = True) -> None:
+        self.case = api.case(case) if isinstance(case, str) else case
+        self.question = question or self.case.case_id
+        self.answers_file = Path(answers_file) if answers_file else answers.default_path()
+        self.note = w.HTML(_chart_html(self.case))
+        self.editor = CodeList(self.case.date_of_service, self.case.first_listed_label)
+        self.check = w.Button(description="Check", icon="check", button_style="primary",
+                              tooltip="Score your codes against the answer key and show why")
+        self.save = w.Button(description="Save", icon="save", tooltip=f"Save your codes to {self.answers_file.name}")
+        self.feedback = w.HTML()
+        self.check.on_click(lambda _b: self._check())
+        self.save.on_click(lambda _b: self._save())
+        self.editor.on_change(lambda _codes: setattr(self.feedback, "value", ""))
+        children = [self.note, self.editor, w.HBox([self.check, self.save]), self.feedback]
+        if show_search:
+            self.search, panel = _search_panel(self.editor.add_code)
+            children.insert(2, panel)
+        super().__init__(children, layout=w.Layout(width="100%"))
+        self.add_class("mcl-encounter-coder")
+        _load_into(self.editor, self.question, self.answers_file)
+
+    # the editor's parts, for notebooks and tests
+    entry = property(lambda self: self.editor.entry)
+    listing = property(lambda self: self.editor.listing)
+    up = property(lambda self: self.editor.up)
+    down = property(lambda self: self.editor.down)
+    remove = property(lambda self: self.editor.remove)
+    add = property(lambda self: self.editor.add)
+    status = property(lambda self: self.editor.status)
+
+    @property
+    def value(self) -> list[str]:
+        return list(self.editor.codes)
+
+    def _check(self) -> None:
+        self.feedback.value = api.score(self.value, self.case).as_html()
+
+    def _save(self) -> None:
+        _save_from(self.editor, self.question, self.answers_file)
+
+
+class AnswerPad(w.VBox):
+    """Answer an assignment's questions with the code editor; Save writes the answers file.
+
+    The answer cell then reads it back with ``enc_01 = saved("enc_01")``.
+    """
+
+    def __init__(self, questions: Sequence[str], answers_file: str | Path,
+                 dates_of_service: dict[str, str] | None = None, show_search: bool = True) -> None:
+        self.answers_file = Path(answers_file)
+        self.dates = dates_of_service or {}
+        self.question = w.Dropdown(options=list(questions), description="Question",
+                                   tooltip="Which encounter you are answering")
+        self.editor = CodeList()
+        self.save = w.Button(description="Save", icon="save", button_style="primary",
+                             tooltip=f"Save this answer to {self.answers_file.name}")
+        self.save.on_click(lambda _b: _save_from(self.editor, self.question.value, self.answers_file))
+        self.question.observe(lambda _c: self._show(), names="value")
+        children = [self.question, self.editor, self.save]
+        if show_search:
+            self.search, panel = _search_panel(self.editor.add_code)
+            children.insert(2, panel)
+        super().__init__(children, layout=w.Layout(width="100%"))
+        self.add_class("mcl-answer-pad")
+        self._show()
+
+    def _show(self) -> None:
+        self.editor.date_of_service = self.dates.get(self.question.value)
+        self.editor.set_codes([])
+        _load_into(self.editor, self.question.value, self.answers_file)
+
+
+def _save_from(editor: CodeList, question: str, path: Path) -> None:
+    saved_to = answers.save(question, list(editor.codes), path)
+    editor.status.value = _status(f"Saved {len(editor.codes)} code(s) for {question} to {saved_to.name} "
+                                  f"at {dt.datetime.now():%H:%M:%S}.")
+
+
+def _load_into(editor: CodeList, question: str, path: Path) -> None:
+    try:
+        saved = answers.load(question, path)
+    except ValueError as exc:
+        editor.status.value = _status(str(exc))
+        return
+    if saved:
+        editor.set_codes(saved)
+        editor.status.value = _status(f"Loaded your saved answer ({len(saved)} code(s)).")
