@@ -1,0 +1,33 @@
+"""``python -m autograder VERB``: the instructor's tasks.
+
+    demo                     the whole nbgrader cycle on synthetic submissions (make demo)
+    make-assignment [ID...]  regenerate nbgrader source notebooks from their specs and keys
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(__doc__)
+        return 0 if argv else 2
+    verb, rest = argv[0], argv[1:]
+    if verb == "demo":
+        from .demo import main as demo
+
+        return demo(rest)
+    if verb == "make-assignment":
+        from .make_assignment import specs, write
+
+        for assignment in rest or specs():
+            print(f"wrote {write(assignment)}")
+        return 0
+    print(f"unknown verb {verb!r}\n{__doc__}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Write an nbgrader source notebook from an assignment spec and the case bank.
+
+The notebook is generated, never edited by hand, so the notes students read and the keys the
+grader uses come from the same case files and cannot drift apart. ``make test`` regenerates
+each notebook and fails if the committed copy differs.
+
+A spec (``autograder/assignments/<id>.yaml``) names the encounters in order::
+
+    id: ps01-icd10cm
+    title: "Problem set 1: ICD-10-CM foundations"
+    intro: |
+      ...
+    encounters: [as-001, as-002, ...]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import yaml
+from nbformat import v4
+
+from medcodelab import paths
+from medcodelab.cases.model import Encounter
+from medcodelab.scoring.diagnoses import FIRST_LISTED_WEIGHT
+
+from . import keys
+
+SPECS = Path(__file__).resolve().parent / "assignments"
+SOURCE = paths.PROJECT_ROOT / "assignments" / "source"
+
+
+def _meta(grade_id: str, *, solution: bool = False, grade: bool = False, locked: bool = False,
+          points: float | None = None) -> dict:
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
+            "solution": solution, "task": False}
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def points_for(case: Encounter) -> float:
+    """The rubric's possible points for one encounter (first-listed weighted, optional codes free)."""
+    return FIRST_LISTED_WEIGHT + sum(1 for k in case.diagnoses[1:] if not k.optional)
+
+
+def _note_markdown(n: int, case: Encounter) -> str:
+    header = case.header().replace("\n", "  \n")
+    return (f"## Encounter {n}\n\n{header}\n\n```text\n{case.note.rstrip()}\n```\n\n"
+            f"List the ICD-10-CM codes this note supports, the {case.first_listed_label} first.")
+
+
+def build_notebook(spec: dict) -> nbformat.NotebookNode:
+    assignment = spec["id"]
+    answers_file = f"{assignment}.answers.json"
+    cells = [
+        v4.new_markdown_cell(f"# {spec['title']}\n\n{spec['intro'].rstrip()}", metadata=_meta("intro", locked=True)),
+        v4.new_code_cell(
+            "import medcodelab as mcl\n"
+            "from medcodelab.assignment import check_answer, saved, use_answers_file\n\n"
+            f'use_answers_file("{answers_file}")\n'
+            "mcl.welcome()",
+            metadata=_meta("setup", locked=True),
+        ),
+        v4.new_markdown_cell(
+            "### Your tools\n\nSearch and check codes in any cell you add, e.g. `mcl.search(\"strep throat\")`, "
+            "`mcl.check(\"J02.0\")`, `mcl.lookup(\"J02.0\")` (its notes: Excludes1, code first, 7th characters). "
+            "The answer pad below has a search panel too: pick a question, add codes in order, press **Save**, "
+            "then load them in the answer cell with `saved(\"enc_01\")`. Only the answer cells are graded.",
+            metadata=_meta("tools", locked=True),
+        ),
+    ]
+    questions = {f"enc_{n:02d}": keys.load(case_id).date_of_service.isoformat()
+                 for n, case_id in enumerate(spec["encounters"], start=1)}
+    cells.append(v4.new_code_cell(
+        "from medcodelab.widgets import AnswerPad\n\n"
+        f"AnswerPad({list(questions)!r},\n          answers_file=\"{answers_file}\",\n"
+        f"          dates_of_service={questions!r})",
+        metadata={},
+    ))
+    total = 0.0
+    for n, case_id in enumerate(spec["encounters"], start=1):
+        case = keys.load(case_id)
+        question = f"enc_{n:02d}"
+        points = points_for(case)
+        total += points
+        codes = ", ".join(f'"{k.code}"' for k in case.diagnoses if not k.optional)
+        cells += [
+            v4.new_markdown_cell(_note_markdown(n, case), metadata=_meta(f"note_{question}", locked=True)),
+            v4.new_code_cell(
+                f"{question} = [\n    ### BEGIN SOLUTION\n    {codes},\n    ### END SOLUTION\n]",
+                metadata=_meta(f"answer_{question}", solution=True),
+            ),
+            v4.new_code_cell(
+                f"check_answer({question}, date_of_service=\"{case.date_of_service.isoformat()}\")\n"
+                "### BEGIN HIDDEN TESTS\n"
+                f"# medcodelab-key: answer={question} case={case.case_id}\n"
+                "### END HIDDEN TESTS",
+                metadata=_meta(f"test_{question}", grade=True, locked=True, points=points),
+            ),
+        ]
+    cells.append(v4.new_markdown_cell(
+        f"---\nThis problem set is worth {total:g} points. Before you submit: *Kernel → Restart and run all*, "
+        "and make sure every answer cell runs.", metadata=_meta("outro", locked=True)))
+    for n, cell in enumerate(cells):  # stable ids, so regenerating changes nothing
+        cell["id"] = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell-{n:02d}").replace("_", "-")
+    nb = v4.new_notebook(cells=cells)
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    return nb
+
+
+def load_spec(assignment: str) -> dict:
+    path = SPECS / f"{assignment}.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"no assignment spec {path}")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def render(assignment: str) -> str:
+    return nbformat.writes(build_notebook(load_spec(assignment))) + "\n"
+
+
+def write(assignment: str, root: Path = SOURCE) -> Path:
+    target = root / assignment / f"{assignment}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(render(assignment), encoding="utf-8")
+    return target
+
+
+def specs() -> list[str]:
+    return sorted(p.stem for p in SPECS.glob("*.yaml"))
