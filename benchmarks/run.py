@@ -1,0 +1,155 @@
+"""``make bench``: the design budgets, measured here, each beside a baseline from the same run.
+
+Wall times move with the machine; ratios against a baseline measured seconds apart do not
+move much. Each line prints the measurement, its baseline, the ratio, and the budget from
+DESIGN.md. Results also go to ``benchmarks/results/latest.json``.
+
+    build-data from nothing      <= 30 s on 2 cores        baseline: parsing the XML alone
+    code search p95              <= 20 ms, expected in top 10   baseline: DuckDB ILIKE, all words
+    kernel with library + data   <= 350 MB RSS             baseline: python + duckdb/pandas/ipywidgets
+    course notebooks executed    <= 5 min                  baseline: a one-cell notebook
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+QUERIES = [
+    ("CHF", "I50.9"), ("COPD exacerbation", "J44.1"), ("UTI", "N39.0"), ("GERD", "K21.9"), ("afib", "I48.91"),
+    ("NSTEMI", "I21.4"), ("T2DM with hyperglycemia", "E11.65"), ("BPH", "N40.0"), ("OSA", "G47.33"),
+    ("type 2 diabetes with diabetic chronic kidney disease", "E11.22"), ("essential hypertension", "I10"),
+    ("strep throat", "J02.0"), ("acute bronchitis", "J20.9"), ("fall from ladder", "W11.XXXA"),
+    ("torus fracture right radius", "S52.521A"), ("major depressive disorder recurrent moderate", "F33.1"),
+    ("low back pain", "M54.50"), ("migraine", "G43.909"), ("sepsis unspecified organism", "A41.9"),
+    ("iron deficiency anemia", "D50.9"), ("hyperlipidemia", "E78.5"), ("obesity BMI 40", "Z68.41"),
+    ("history of colon polyps", "Z86.010"), ("otitis media left", "H66.92"), ("ankle sprain right", "S93.401A"),
+    ("pneumonia", "J18.9"), ("CKD stage 3a", "N18.31"), ("hypothyroidism", "E03.9"),
+    ("displaced fracture of shaft of left femur", "S72.302A"), ("acute appendicitis", "K35.80"),
+]
+
+
+def _p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1]
+
+
+def bench_build() -> dict:
+    from medcodelab.build import database, icd10cm
+
+    t0 = time.perf_counter()
+    icd10cm.parse()
+    baseline = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        database.build(Path(tmp) / "bench.duckdb", force=True, progress=lambda m: None)
+        took = time.perf_counter() - t0
+    return {"name": "build-data from nothing", "value": took, "unit": "s", "baseline": baseline,
+            "baseline_name": "parse the tabular XML only", "budget": 30.0, "ok": took <= 30.0}
+
+
+def bench_search(rounds: int = 5) -> dict:
+    from medcodelab import db, search
+
+    search("warm up")
+    times, hits = [], 0
+    for _ in range(rounds):
+        for query, expected in QUERIES:
+            t0 = time.perf_counter()
+            found = search(query, limit=10)
+            times.append(time.perf_counter() - t0)
+            hits += expected in [r["code"] for r in found]
+    conn = db.cursor()
+    base_times, base_hits = [], 0
+    for query, expected in QUERIES:
+        words = [w for w in query.lower().split() if len(w) > 1]
+        sql = ("SELECT code FROM icd10cm_entries WHERE kind NOT IN ('chapter','block') AND "
+               + " AND ".join("description ILIKE ?" for _ in words) + " LIMIT 10")
+        t0 = time.perf_counter()
+        rows = conn.execute(sql, [f"%{w}%" for w in words]).fetchall()
+        base_times.append(time.perf_counter() - t0)
+        base_hits += expected in [r[0] for r in rows]
+    p95 = _p95(times) * 1000
+    return {"name": "code search p95", "value": p95, "unit": "ms", "baseline": _p95(base_times) * 1000,
+            "baseline_name": "DuckDB ILIKE with every word", "budget": 20.0,
+            "hit_rate": hits / (rounds * len(QUERIES)), "baseline_hit_rate": base_hits / len(QUERIES),
+            "ok": p95 <= 20.0 and hits == rounds * len(QUERIES)}
+
+
+# Measured inside a real Jupyter kernel (what a learner runs), as its peak resident memory.
+_HWM = "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
+_KERNEL = """
+import medcodelab as mcl
+from medcodelab.widgets import CodeSearch, EncounterCoder
+mcl.welcome(); mcl.check("E11.65"); mcl.search("chest pain"); mcl.lookup("S52.521A")
+CodeSearch("CHF"); EncounterCoder(mcl.cases()["case_id"].iloc[0], answers_file="/tmp/bench.answers.json")
+"""
+_BASELINE = "import duckdb, pandas, ipywidgets"
+
+
+def _kernel_hwm_mb(source: str) -> float:
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source), nbformat.v4.new_code_cell(_HWM)])
+    with tempfile.TemporaryDirectory() as tmp:
+        NotebookClient(nb, timeout=120, kernel_name="python3", extra_arguments=["--IPKernelApp.log_level=ERROR"], resources={"metadata": {"path": tmp}}).execute()
+    return int(nb.cells[-1].outputs[0]["text"].strip()) / 1024
+
+
+def bench_kernel_memory() -> dict:
+    value, baseline = _kernel_hwm_mb(_KERNEL), _kernel_hwm_mb(_BASELINE)
+    return {"name": "kernel with library + data (peak RSS)", "value": value, "unit": "MB", "baseline": baseline,
+            "baseline_name": "a kernel importing duckdb, pandas, ipywidgets", "budget": 350.0, "ok": value <= 350.0}
+
+
+def bench_notebooks() -> dict:
+    import nbformat
+    from nbclient import NotebookClient
+
+    def run(nb: nbformat.NotebookNode, cwd: str) -> float:
+        t0 = time.perf_counter()
+        NotebookClient(nb, timeout=300, kernel_name="python3", extra_arguments=["--IPKernelApp.log_level=ERROR"], resources={"metadata": {"path": cwd}}).execute()
+        return time.perf_counter() - t0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        baseline = run(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), tmp)
+        total = 0.0
+        for path in sorted((ROOT / "course").glob("*.ipynb")):
+            total += run(nbformat.read(path, as_version=4), tmp)
+    return {"name": "course notebooks executed", "value": total, "unit": "s", "baseline": baseline,
+            "baseline_name": "a one-cell notebook", "budget": 300.0, "ok": total <= 300.0}
+
+
+def main() -> int:
+    from medcodelab.build import database
+
+    database.build(progress=lambda m: None)
+    results = []
+    for bench in (bench_build, bench_search, bench_kernel_memory, bench_notebooks):
+        result = bench()
+        result["ratio"] = result["value"] / result["baseline"] if result["baseline"] else None
+        results.append(result)
+        extra = (f"  top-10 hit rate {result['hit_rate']:.0%} (baseline {result['baseline_hit_rate']:.0%})"
+                 if "hit_rate" in result else "")
+        print(f"{'ok  ' if result['ok'] else 'OVER'} {result['name']:40} {result['value']:9.2f} {result['unit']:3} "
+              f"budget {result['budget']:g} {result['unit']}; baseline ({result['baseline_name']}) "
+              f"{result['baseline']:.2f} {result['unit']}, ratio {result['ratio']:.2f}{extra}", flush=True)
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                                                 "results": results}, indent=2))
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Shared fixtures: the built database (built once, skipped when up to date)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the autograder package lives beside medcodelab
+# nbgrader runs helper commands (alembic) and kernels by name: use this environment's
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def built_database() -> Path:
+    from medcodelab.build import database
+
+    return database.build(progress=lambda message: None)
+
+
+@pytest.fixture(scope="session")
+def code_set(built_database):
+    from medcodelab.codes import icd10cm
+
+    return icd10cm()
+
+
+@pytest.fixture
+def artefacts() -> Path:
+    """A folder kept after the run for things a human may want to look at."""
+    path = ROOT / "tests" / "artefacts"
+    path.mkdir(exist_ok=True)
+    return path
