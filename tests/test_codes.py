@@ -111,6 +111,10 @@ def test_search_ranks_index_defaults_and_initial_encounters_first():
     assert search("pneumonia")[0]["code"] == "J18.9"
     assert search("CHF")[0]["code"] == "I50.9"
     assert search("ankle sprain right")[0]["code"] == "S93.401A"
+    # tied 7th-character siblings keep the tabular's order, whatever their meanings repeat
+    assert [r["code"] for r in search("displaced transverse fracture shaft left femur", limit=3)] == [
+        "S72.322A", "S72.322B", "S72.322C"]
+    assert search("open fracture shaft left femur")[0]["code"].endswith("B")
 
 
 def test_search_results_are_plain_dicts():

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 import duckdb
+import numpy as np
 
 from . import normalize
 from ..build.icd10cm import in_reference
@@ -36,7 +37,7 @@ NOTE_LABELS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     entry_id: int
     code: str
@@ -128,28 +129,38 @@ class CodeDetail:
         return "".join(parts)
 
 
+KINDS = ("chapter", "block", "category", "subcategory", "seventh_character")
+
+
 class Icd10cm:
-    """The ICD-10-CM tabular list held in one DuckDB database."""
+    """The ICD-10-CM tabular list held in one DuckDB database.
+
+    Entries are held as columns (one list or array per field, indexed by row = entry_id - 1),
+    which costs a fraction of the memory of one object per entry; ``Entry`` objects are made
+    on demand.
+    """
 
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self.conn = conn
-        rows = conn.execute(
-            "SELECT entry_id, code, kind, description, parent_id, billable, requires_seventh "
-            "FROM icd10cm_entries ORDER BY entry_id"
-        ).fetchall()
-        self.by_id: dict[int, Entry] = {}
-        self.by_code: dict[str, Entry] = {}
-        self.blocks: dict[str, Entry] = {}
-        self.children_of: dict[int, list[int]] = {}
-        for row in rows:
-            entry = Entry(*row)
-            self.by_id[entry.entry_id] = entry
-            if entry.kind == "block":
-                self.blocks[entry.code] = entry
-            elif entry.kind != "chapter":
-                self.by_code[entry.code] = entry
-            if entry.parent_id is not None:
-                self.children_of.setdefault(entry.parent_id, []).append(entry.entry_id)
+        columns = conn.execute(
+            "SELECT entry_id, code, kind, description, coalesce(parent_id, 0) AS parent_id, billable, "
+            "requires_seventh FROM icd10cm_entries ORDER BY entry_id"
+        ).fetchnumpy()
+        if not (np.asarray(columns["entry_id"]) == np.arange(1, len(columns["entry_id"]) + 1)).all():
+            raise ValueError("icd10cm_entries must be numbered 1..n in tabular order; rebuild the data")
+        self.codes: list[str] = columns["code"].tolist()
+        self.descriptions: list[str] = columns["description"].tolist()
+        kind_index = {k: i for i, k in enumerate(KINDS)}
+        self.kinds = np.fromiter((kind_index[k] for k in columns["kind"]), dtype=np.int8, count=len(self.codes))
+        self.parents = np.asarray(columns["parent_id"], dtype=np.int32) - 1  # row of the parent, -1 for none
+        self.billable = np.asarray(columns["billable"], dtype=bool)
+        self.requires_seventh = np.asarray(columns["requires_seventh"], dtype=bool)
+        is_block, is_chapter = self.kinds == KINDS.index("block"), self.kinds == KINDS.index("chapter")
+        self.by_code: dict[str, int] = {self.codes[r]: r for r in np.flatnonzero(~(is_block | is_chapter)).tolist()}
+        self.blocks: dict[str, int] = {self.codes[r]: r for r in np.flatnonzero(is_block).tolist()}
+        # children as one sorted array: the children of row r are _child_rows[_child_start[r]:_child_start[r+1]]
+        self._child_rows = np.argsort(self.parents, kind="stable").astype(np.int32)
+        self._child_start = np.searchsorted(self.parents[self._child_rows], np.arange(len(self.codes) + 1))
         window = conn.execute(
             "SELECT release, effective_from, effective_to FROM code_systems WHERE system = ?", [SYSTEM]
         ).fetchone()
@@ -157,21 +168,33 @@ class Icd10cm:
 
     # --- hierarchy -------------------------------------------------------------------------
 
+    def _entry(self, row: int) -> Entry:
+        parent = int(self.parents[row])
+        row = int(row)
+        return Entry(row + 1, self.codes[row], KINDS[self.kinds[row]], self.descriptions[row],
+                     None if parent < 0 else parent + 1, bool(self.billable[row]), bool(self.requires_seventh[row]))
+
     def entry(self, code: str) -> Entry | None:
         """The entry for a dotted code (not chapters or blocks)."""
-        return self.by_code.get(code)
+        row = self.by_code.get(code)
+        return None if row is None else self._entry(row)
+
+    def entries(self):
+        """Every entry in tabular order (chapters and blocks included)."""
+        return (self._entry(row) for row in range(len(self.codes)))
 
     def ancestors(self, entry: Entry) -> list[Entry]:
         """Parent chain, nearest first (up to the chapter)."""
-        chain = []
-        parent = entry.parent_id
-        while parent is not None:
-            chain.append(self.by_id[parent])
-            parent = self.by_id[parent].parent_id
+        chain, row = [], int(self.parents[entry.entry_id - 1])
+        while row >= 0:
+            chain.append(self._entry(row))
+            row = int(self.parents[row])
         return chain
 
     def children(self, entry: Entry) -> list[Entry]:
-        return [self.by_id[i] for i in self.children_of.get(entry.entry_id, [])]
+        row = entry.entry_id - 1
+        rows = self._child_rows[self._child_start[row]:self._child_start[row + 1]]
+        return [self._entry(int(r)) for r in rows]
 
     def billable_descendants(self, entry: Entry) -> list[Entry]:
         out, stack = [], [entry]
@@ -182,9 +205,6 @@ class Icd10cm:
                 out.append(node)
             stack.extend(reversed(kids))
         return out
-
-    def category_of(self, code: str) -> str:
-        return code[:3]
 
     # --- check -------------------------------------------------------------------------------
 
@@ -200,7 +220,7 @@ class Icd10cm:
                               message=f"{block.code} is a block (a range of categories), not a code: "
                                       "open it and choose a code inside it")
             return result
-        entry = self.by_code.get(norm.code)
+        entry = self.entry(norm.code)
         if entry is None:
             result["message"] = self._not_found_message(norm.code)
             return result
@@ -223,7 +243,8 @@ class Icd10cm:
         if raw is None:
             return None
         key = raw.strip(" .,;").upper().replace(" ", "")
-        return self.blocks.get(key) if "-" in key else None
+        row = self.blocks.get(key) if "-" in key else None
+        return None if row is None else self._entry(row)
 
     def outside_window(self, date_of_service: str | dt.date) -> str | None:
         try:
@@ -257,7 +278,7 @@ class Icd10cm:
         for cut in range(len(compact) - 1, 2, -1):
             prefix = compact[:cut]
             dotted = prefix if len(prefix) == 3 else f"{prefix[:3]}.{prefix[3:]}"
-            entry = self.by_code.get(dotted)
+            entry = self.entry(dotted)
             if entry is None:
                 continue
             if entry.requires_seventh:
@@ -292,7 +313,7 @@ class Icd10cm:
         depth = {eid: i for i, eid in enumerate(ids)}
         rows.sort(key=lambda r: (depth[r[0]], r[3]))
         return [
-            {"type": note_type, "text": text, "from_code": self.by_id[eid].code,
+            {"type": note_type, "text": text, "from_code": self.codes[eid - 1],
              "inherited": eid != entry.entry_id, "note_id": note_id}
             for eid, note_type, text, note_id in rows
         ]
@@ -322,7 +343,7 @@ class Icd10cm:
 
     def lookup(self, text: object) -> CodeDetail | None:
         norm = normalize.icd10cm(text)
-        entry = self.by_code.get(norm.code) if norm.code else self._block_for(text)
+        entry = self.entry(norm.code) if norm.code else self._block_for(text)
         if entry is None:
             return None
         status = "billable" if entry.billable else "header"

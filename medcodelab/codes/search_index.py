@@ -96,9 +96,16 @@ def write_index(conn: duckdb.DuckDBPyConnection, index_terms: dict[str, str]) ->
     docs: list[tuple[int, list[str], float, int]] = []
     for i, (code, description, kind, parent_id, _) in enumerate(entries):
         terms = analyzer.terms(description)
-        # 7th-character codes are as long as their parent's title, so siblings tie and keep
-        # the tabular's order (A, D, S) rather than favouring the shortest meaning
-        basis = analyzer.terms(by_entry[parent_id][1]) if kind == "seventh_character" else terms
+        basis = terms
+        if kind == "seventh_character":
+            # A 7th-character code is its parent's title plus the meaning of the character. The
+            # meaning only adds words the parent lacks (so "open fracture ... open fracture NOS"
+            # does not out-rank "closed fracture" by repeating "fracture"), and the length is the
+            # parent's, so siblings tie and keep the tabular's order (A, D, S...).
+            basis = analyzer.terms(by_entry[parent_id][1])
+            known = set(basis)
+            extra = list(dict.fromkeys(t for t in terms[len(basis):] if t not in known))
+            terms = basis + extra
         docs.append((i, terms, 1.0, sum(t not in NEUTRAL for t in basis) or 1))
     for code, text in conn.execute(
         "SELECT e.code, n.text FROM icd10cm_notes n JOIN icd10cm_entries e USING (entry_id) "
@@ -152,14 +159,12 @@ def write_index(conn: duckdb.DuckDBPyConnection, index_terms: dict[str, str]) ->
 # --- query time --------------------------------------------------------------------------
 
 class SearchIndex:
-    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
-        entries = conn.execute(
-            "SELECT code, description, billable FROM icd10cm_entries "
-            "WHERE kind NOT IN ('chapter', 'block') ORDER BY entry_id"
-        ).fetchnumpy()
-        self.codes: list[str] = entries["code"].tolist()
-        self.descriptions: list[str] = entries["description"].tolist()
-        self.billable = np.asarray(entries["billable"], dtype=bool)
+    def __init__(self, conn: duckdb.DuckDBPyConnection, code_set) -> None:
+        """``code_set``: the loaded ``Icd10cm``, whose code and title strings are shared, not copied."""
+        rows = np.flatnonzero(code_set.kinds >= 2)  # everything but chapters and blocks, in tabular order
+        self.codes: list[str] = [code_set.codes[r] for r in rows]
+        self.descriptions: list[str] = [code_set.descriptions[r] for r in rows]
+        self.billable = code_set.billable[rows]
         self.position = {code: i for i, code in enumerate(self.codes)}
         docs = conn.execute("SELECT code_index, length FROM search_docs ORDER BY doc_id").fetchnumpy()
         self.doc_code = np.asarray(docs["code_index"], dtype=np.int32)
@@ -251,8 +256,11 @@ class SearchIndex:
         if default is not None:
             doc_scores[codes == self.position[default]] = np.inf
         take = min(limit, len(codes))
-        top = np.argpartition(-doc_scores, take - 1)[:take]
-        top = top[np.lexsort((codes[top], -doc_scores[top]))]
+        # every candidate that ties with the k-th best stays in the running (argpartition alone
+        # would pick among ties at random), then score first, tabular order second
+        kth = np.partition(-doc_scores, take - 1)[take - 1]
+        candidates = np.flatnonzero(-doc_scores <= kth)
+        top = candidates[np.lexsort((codes[candidates], -doc_scores[candidates]))][:take]
         rows = [self._row(int(codes[i])) for i in top]
         if default is not None and rows[0]["code"] != default:  # the default matched no word
             rows = [self._row(self.position[default])] + [r for r in rows if r["code"] != default][: limit - 1]
@@ -295,8 +303,10 @@ db.on_reconnect(_indexes.clear)
 
 def index(system: str = "icd10cm") -> SearchIndex:
     """The search index for ``system``, loaded on first use in this process."""
-    conn = db.connect()
+    from . import icd10cm
+
+    code_set = icd10cm()
     with _lock:
         if system not in _indexes:
-            _indexes[system] = SearchIndex(conn.cursor())
+            _indexes[system] = SearchIndex(db.connect().cursor(), code_set)
         return _indexes[system]
