@@ -16,6 +16,7 @@ help:
 	@echo "make test   everything the tests need, then the whole suite (what CI runs)"
 	@echo "make bench  performance measurements (benchmarks/)"
 	@echo "make data   (re)build data/build/medcodelab.duckdb when its inputs changed"
+	@echo "make clean  remove built data and the course's generated nbgrader folders (keeps .venv)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,4 +43,5 @@ bench: data
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf data/build assignments/release assignments/submitted assignments/autograded assignments/feedback assignments/gradebook.db
+	rm -rf data/build assignments/release assignments/submitted assignments/autograded assignments/feedback \
+	       assignments/exchange assignments/gradebook.db assignments/*.csv assignments/reports

@@ -20,10 +20,17 @@ def main(argv: list[str] | None = None) -> int:
 
         return demo(rest)
     if verb == "make-assignment":
+        from medcodelab.cases.model import CaseError
+
+        from .keys import KeyError_
         from .make_assignment import specs, write
 
         for assignment in rest or specs():
-            print(f"wrote {write(assignment)}")
+            try:
+                print(f"wrote {write(assignment)}")
+            except (KeyError_, CaseError, FileNotFoundError) as exc:
+                print(f"cannot make {assignment}: {exc}", file=sys.stderr)
+                return 1
         return 0
     print(f"unknown verb {verb!r}\n{__doc__}", file=sys.stderr)
     return 2

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
-    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, Execute, GetGrades, IgnorePattern,
-    LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, DeduplicateIds, Execute,
+    GetGrades, IgnorePattern, LimitOutput, OverwriteKernelspec, SaveAutoGrades,
 )
 from traitlets.config import Config
 
-from .preprocessors import ReadCodingAnswers, ScoreCodingAnswers
+from .preprocessors import OverwriteReleasedCells, ReadCodingAnswers, ScoreCodingAnswers
 
 ANSWER_STUB = '# your codes here, in quotes, first-listed first, e.g. "E11.9", "I10"'
 
@@ -37,11 +37,19 @@ def configure(c: Config, root: Path | str, course_id: str = "medcodelab", exchan
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.course_id = course_id
     c.Exchange.root = str(exchange or os.environ.get("MEDCODELAB_EXCHANGE") or root / "exchange")
-    c.Exchange.path_includes_course = True
     # the answer cell keeps its list brackets; only the codes inside are cleared
     c.ClearSolutions.code_stub = {"python": ANSWER_STUB}
     # hidden tests only name the key; they never reach students, in the release or in feedback
     c.ClearHiddenTests.enforce_metadata = True
+    c.Autograde.sanitize_preprocessors = [
+        ClearOutput,
+        DeduplicateIds,
+        OverwriteKernelspec,
+        OverwriteReleasedCells,  # instructor's cells restored; warns only about real edits
+        CheckCellMetadata,
+    ]
+    # a test cell the student deleted is put back (and graded), not silently dropped
+    c.OverwriteCells.add_missing_cells = True
     c.Autograde.autograde_preprocessors = [
         ReadCodingAnswers,  # answers read as data before any student code runs
         Execute,

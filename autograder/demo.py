@@ -74,8 +74,13 @@ def _answer_sets(nb: nbformat.NotebookNode) -> dict[str, dict[str, list[str]]]:
     return {"perfect": perfect, "partial": partial, "looper": perfect}
 
 
-def _write_submission(release_nb: Path, target: Path, answers: dict[str, list[str]] | None,
-                      loop_in: str | None = None) -> None:
+def write_submission(release_nb: Path, target: Path, answers: dict[str, list[str]] | None = None,
+                     loop_in: str | None = None, edit=None) -> Path:
+    """Write a submission the way ``nbgrader submit`` leaves it: the notebook and a timestamp.
+
+    ``answers`` fills the answer cells; ``loop_in`` adds a runaway loop to one answer cell;
+    ``edit(nb)`` may change anything else (tests use it to write hostile submissions).
+    """
     nb = nbformat.read(release_nb, as_version=4)
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
@@ -84,85 +89,121 @@ def _write_submission(release_nb: Path, target: Path, answers: dict[str, list[st
             cell.source = f"{question} = {json.dumps(answers.get(question, []))}"
             if question == loop_in:
                 cell.source += "\nwhile True:  # a student's runaway loop\n    pass"
+    if edit is not None:
+        edit(nb)
     target.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, target / release_nb.name)
+    path = target / release_nb.name
+    nbformat.write(nb, path)
     (target / "timestamp.txt").write_text(
         dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+    return path
+
+
+class Course:
+    """A throwaway nbgrader course for ps01, driven through nbgrader's own API in one process."""
+
+    def __init__(self, root: Path, timeout: int = 10, quiet: bool = True) -> None:
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+
+        from .course import course_config
+
+        # nbgrader's gradebook warns (SAWarning) on each student's first autograde; it is harmless
+        warnings.filterwarnings("ignore", message="Object of type <Submitted")
+        self.root = Path(root).resolve()
+        self.course_id = "medcodelab-demo"
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        (self.root / "source").mkdir(parents=True)
+        shutil.copytree(paths.PROJECT_ROOT / "assignments" / "source" / ASSIGNMENT, self.root / "source" / ASSIGNMENT)
+        config = course_config(self.root, course_id=self.course_id, exchange=self.root / "exchange", timeout=timeout)
+        if quiet:
+            config.Application.log_level = "WARN"
+        self.api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+        self.release_nb = self.root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+    def _check(self, out: dict, what: str) -> dict:
+        if not out["success"]:
+            raise RuntimeError(f"{what} failed:\n{out['log']}\n{out.get('error', '')}")
+        return out
+
+    def generate_and_release(self) -> None:
+        self._check(self.api.generate_assignment(ASSIGNMENT), "generate_assignment")
+        self._check(self.api.release_assignment(ASSIGNMENT), "release_assignment")
+
+    def submit(self, student: str, answers: dict[str, list[str]] | None = None, **kwargs) -> Path:
+        return write_submission(self.release_nb, self.root / "submitted" / student / ASSIGNMENT, answers, **kwargs)
+
+    def key_answers(self) -> dict[str, list[str]]:
+        source = nbformat.read(self.root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+        return _answer_sets(source)["perfect"]
+
+    def autograde(self, student: str) -> dict:
+        return self.api.autograde(ASSIGNMENT, student)
+
+    def feedback(self, student: str) -> Path | None:
+        out = self.api.generate_feedback(ASSIGNMENT, student)
+        return self.root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html" if out["success"] else None
+
+    def scores(self, student: str) -> tuple[float, dict[str, float]]:
+        """The student's total and per-question scores, as the gradebook holds them."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}", self.course_id) as gb:
+            submission = gb.find_submission(ASSIGNMENT, student)
+            return submission.score, {g.name: g.score for nb in submission.notebooks for g in nb.grades}
+
+    def maxima(self) -> tuple[float, dict[str, float]]:
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}", self.course_id) as gb:
+            assignment = gb.find_assignment(ASSIGNMENT)
+            return assignment.max_score, {c.name: c.max_score for nb in assignment.notebooks for c in nb.grade_cells}
+
+    def export_csv(self) -> Path:
+        from nbgrader.api import Gradebook
+        from nbgrader.plugins import CsvExportPlugin
+
+        target = self.root / "grades.csv"
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}", self.course_id) as gb:
+            CsvExportPlugin(to=str(target)).export(gb)
+        return target
 
 
 def run(root: Path | None = None, timeout: int = 10, quiet_nbgrader: bool = True) -> DemoResult:
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.api import Gradebook
-    from nbgrader.coursedir import CourseDirectory
-    from nbgrader.plugins import CsvExportPlugin
-
-    from .course import course_config
-
-    # nbgrader's gradebook warns on every student's first autograde; harmless (STACK-NOTES)
-    warnings.filterwarnings("ignore", message="Object of type <Submitted")
     started = time.perf_counter()
-    root = Path(root or paths.build_dir() / "demo-course").resolve()
-    if root.exists():
-        shutil.rmtree(root)
-    (root / "source").mkdir(parents=True)
-    shutil.copytree(paths.PROJECT_ROOT / "assignments" / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
-    config = course_config(root, course_id="medcodelab-demo", exchange=root / "exchange", timeout=timeout)
-    if quiet_nbgrader:
-        config.Application.log_level = "WARN"
-    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    result = DemoResult(root=root)
+    course = Course(Path(root or paths.build_dir() / "demo-course"), timeout=timeout, quiet=quiet_nbgrader)
+    result = DemoResult(root=course.root, release_path=course.release_nb)
 
     def step(n: int, text: str) -> None:
-        _say(f"[{n}/7] {text} ({time.perf_counter() - started:.1f} s)")
+        _say(f"[{n}/7] {text} (at {time.perf_counter() - started:.1f} s)")
 
-    step(1, f"nbgrader generate_assignment {ASSIGNMENT}")
-    out = api.generate_assignment(ASSIGNMENT)
-    if not out["success"]:
-        raise RuntimeError(f"generate_assignment failed:\n{out['log']}\n{out.get('error', '')}")
-    step(2, f"nbgrader release_assignment {ASSIGNMENT}")
-    out = api.release_assignment(ASSIGNMENT)
-    if not out["success"]:
-        raise RuntimeError(f"release_assignment failed:\n{out['log']}\n{out.get('error', '')}")
-    release_nb = root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    result.release_path = release_nb
-
-    step(3, f"writing submissions for {', '.join(STUDENTS)}")
-    answer_sets = _answer_sets(nbformat.read(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
+    step(1, f"nbgrader generate_assignment and release_assignment {ASSIGNMENT}")
+    course.generate_and_release()
+    step(2, f"writing submissions for {', '.join(STUDENTS)}")
+    answer_sets = _answer_sets(nbformat.read(course.root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                                             as_version=4))
     for student in STUDENTS:
-        _write_submission(release_nb, root / "submitted" / student / ASSIGNMENT, answer_sets.get(student),
-                          loop_in=LOOP_QUESTION if student == "looper" else None)
-
-    step(4, f"nbgrader autograde (per-cell time limit {timeout} s)")
+        course.submit(student, answer_sets.get(student), loop_in=LOOP_QUESTION if student == "looper" else None)
+    step(3, f"nbgrader autograde (per-cell time limit {timeout} s)")
     for student in STUDENTS:
         t0 = time.perf_counter()
-        out = api.autograde(ASSIGNMENT, student)
+        out = course.autograde(student)
         result.autograde_ok[student] = bool(out["success"])
         status = "graded" if out["success"] else f"FAILED: {out.get('error') or out['log'][-400:]}"
         _say(f"      {student:10} {status} ({time.perf_counter() - t0:.1f} s)")
-
-    step(5, "nbgrader generate_feedback")
+    step(4, "nbgrader generate_feedback")
     for student in STUDENTS:
-        out = api.generate_feedback(ASSIGNMENT, student)
-        if out["success"]:
-            result.feedback[student] = root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
-
-    step(6, "nbgrader export (CSV)")
-    result.csv_path = root / "grades.csv"
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "medcodelab-demo") as gb:
-        CsvExportPlugin(to=str(result.csv_path)).export(gb)
-        assignment = gb.find_assignment(ASSIGNMENT)
-        result.max_score = assignment.max_score
-        for notebook in assignment.notebooks:
-            for cell in notebook.grade_cells:
-                result.question_max[cell.name] = cell.max_score
-        for student in STUDENTS:
-            submission = gb.find_submission(ASSIGNMENT, student)
-            result.scores[student] = submission.score
-            result.questions[student] = {
-                grade.name: grade.score for nb_sub in submission.notebooks for grade in nb_sub.grades
-            }
-
-    step(7, f"done in {time.perf_counter() - started:.1f} s")
+        path = course.feedback(student)
+        if path is not None:
+            result.feedback[student] = path
+    step(5, "nbgrader export (CSV)")
+    result.csv_path = course.export_csv()
+    step(6, "reading the gradebook")
+    result.max_score, result.question_max = course.maxima()
+    for student in STUDENTS:
+        result.scores[student], result.questions[student] = course.scores(student)
+    _say(f"[7/7] done in {time.perf_counter() - started:.1f} s")
     return result
 
 

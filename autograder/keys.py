@@ -3,28 +3,56 @@
 Assessment encounters live in ``autograder/cases/`` (or the folder named by
 ``MEDCODELAB_ASSESSMENT_CASES``); they never enter the learner's database or release folder.
 A problem set may also draw a practice encounter, whose key is public anyway.
+
+Every key file has a digest, written into the instructor's copy of the problem set when it is
+generated. The grader loads a key before any student code runs and refuses a key whose file
+no longer matches its digest: a submission's code cannot change the key it is graded against,
+nor, unnoticed, the key of anyone graded after it.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import hashlib
+from pathlib import Path
 
 from medcodelab import paths
 from medcodelab.cases import model
 
 
-@lru_cache(maxsize=None)
-def _bank() -> dict[str, model.Encounter]:
-    cases = model.load_folder(paths.assessment_cases_dir()) + model.load_folder(paths.practice_cases_dir())
-    return {case.case_id: case for case in cases}
+class KeyError_(LookupError):
+    """A key is missing or has changed since the problem set was generated."""
 
 
-def load(case_id: str) -> model.Encounter:
-    bank = _bank()
-    if case_id not in bank:
-        raise KeyError(f"no encounter {case_id!r} in {paths.assessment_cases_dir()} or {paths.practice_cases_dir()}")
-    return bank[case_id]
+def _folders() -> list[Path]:
+    return [paths.assessment_cases_dir(), paths.practice_cases_dir()]
 
 
-def clear() -> None:
-    _bank.cache_clear()
+def path_of(case_id: str) -> Path:
+    for folder in _folders():
+        candidate = folder / f"{case_id}.yaml"
+        if candidate.exists():
+            return candidate
+    raise KeyError_(f"no encounter {case_id!r} in {' or '.join(str(f) for f in _folders())} "
+                    "(is MEDCODELAB_ASSESSMENT_CASES pointing at the right folder?)")
+
+
+def digest(case_id: str) -> str:
+    """The sha256 of the key file's bytes (first 16 hex digits)."""
+    return hashlib.sha256(path_of(case_id).read_bytes()).hexdigest()[:16]
+
+
+def load(case_id: str, expected_digest: str | None = None) -> model.Encounter:
+    """The encounter and its key; with ``expected_digest``, only if the file is unchanged."""
+    path = path_of(case_id)
+    data = path.read_bytes()
+    if expected_digest is not None and hashlib.sha256(data).hexdigest()[:16] != expected_digest:
+        raise KeyError_(
+            f"the key file {path} has changed since this problem set was generated (digest "
+            f"{hashlib.sha256(data).hexdigest()[:16]}, expected {expected_digest}). If you edited it, "
+            "regenerate the assignment (python -m autograder make-assignment, then nbgrader "
+            "generate_assignment --force); if not, restore it (git checkout) and grade again"
+        )
+    case = model.load_file(path)
+    if case.case_id != case_id:
+        raise KeyError_(f"{path} holds encounter {case.case_id!r}, not {case_id!r}")
+    return case

@@ -93,9 +93,9 @@ def build_notebook(spec: dict) -> nbformat.NotebookNode:
                 metadata=_meta(f"answer_{question}", solution=True),
             ),
             v4.new_code_cell(
-                f"check_answer({question}, date_of_service=\"{case.date_of_service.isoformat()}\")\n"
+                f"check_answer(\"{question}\", date_of_service=\"{case.date_of_service.isoformat()}\")\n"
                 "### BEGIN HIDDEN TESTS\n"
-                f"# medcodelab-key: answer={question} case={case.case_id}\n"
+                f"# medcodelab-key: answer={question} case={case.case_id} sha256={keys.digest(case.case_id)}\n"
                 "### END HIDDEN TESTS",
                 metadata=_meta(f"test_{question}", grade=True, locked=True, points=points),
             ),

@@ -12,7 +12,7 @@ question is discarded and replaced:
 3. ``ScoreCodingAnswers`` runs after execution: it scores each answer with
    ``medcodelab.scoring`` (the same code as practice feedback) and writes the test cell's
    outputs: the feedback, then the points as the cell's result, which nbgrader records as
-   partial credit. An answer cell that errored or timed out scores 0, with the reason.
+   partial credit. It calls ``medcodelab.score``, exactly what practice feedback calls. An answer cell that errored or timed out scores 0, with the reason.
 """
 
 from __future__ import annotations
@@ -23,17 +23,49 @@ from pathlib import Path
 from nbformat import NotebookNode, v4
 from traitlets import Unicode
 
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 
-from medcodelab import answers
-from medcodelab.codes import icd10cm
-from medcodelab.scoring.diagnoses import score_diagnoses
+from medcodelab import answers, api
 from medcodelab.scoring.extract import extract
 
 from . import keys
 
-MARKER = re.compile(r"#\s*medcodelab-key:\s*answer=(?P<answer>\w+)\s+case=(?P<case>[\w.-]+)")
+MARKER = re.compile(r"#\s*medcodelab-key:\s*answer=(?P<answer>\w+)\s+case=(?P<case>[\w.-]+)"
+                    r"(?:\s+sha256=(?P<digest>[0-9a-f]{16}))?")
 RESOURCE = "medcodelab"
+
+
+_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+
+
+class OverwriteReleasedCells(OverwriteCells):
+    """nbgrader's OverwriteCells, quiet about the one change every submission has.
+
+    A test cell with hidden tests is released without them, so its checksum always differs
+    from the instructor's copy and stock nbgrader warns for every cell of every student.
+    This warns only when a locked cell differs from what was *released*: a real edit.
+    """
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict, cell_index: int):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        self._as_released = False
+        if grade_id is not None:
+            try:
+                source = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id).source
+                self._as_released = _HIDDEN.sub("", source).strip() == cell.source.strip()
+            except Exception:  # unknown cell: let nbgrader decide and report
+                pass
+        return super().preprocess_cell(cell, resources, cell_index)
+
+    def missing_cell_transform(self, source_cell, max_score, is_solution=False, is_task=False):
+        cell = super().missing_cell_transform(source_cell, max_score, is_solution=is_solution, is_task=is_task)
+        cell["id"] = f"restored-{source_cell.name}".replace("_", "-")  # nbformat 5 wants an id
+        return cell
+
+    def report_change(self, name: str, attr: str, old, new) -> None:
+        if attr == "checksum" and self._as_released:
+            return
+        super().report_change(name, attr, old, new)
 
 
 def _is_grade_test(cell: NotebookNode) -> bool:
@@ -73,7 +105,10 @@ class ReadCodingAnswers(NbGraderPreprocessor):
                 continue
             grade_id = cell.metadata["nbgrader"]["grade_id"]
             question = match["answer"]
-            entry = {"question": question, "case": match["case"], "codes": None, "problem": None}
+            # the key is loaded now, before any student code runs, and checked against the digest
+            # the instructor's copy of the notebook carries
+            case = keys.load(match["case"], match["digest"])
+            entry = {"question": question, "case": case, "codes": None, "problem": None}
             answer_cell = cells.get(f"answer_{question}")
             if answer_cell is None:
                 entry["problem"] = f"the answer cell for {question} is missing from the notebook"
@@ -115,18 +150,15 @@ class ScoreCodingAnswers(NbGraderPreprocessor):
             failure = _execution_failure(answer_cell) if answer_cell is not None else None
             if entry["problem"] or failure:
                 reason = entry["problem"] or failure
-                cell.outputs = [_display(f"0 of {points:g} points: {reason}",
+                reason = reason[:1].upper() + reason[1:]
+                cell.outputs = [_display(f"0 of {points:g} points. {reason}",
                                          f"<p><b>0 of {points:g} points.</b> {_escape(reason)}</p>"),
                                 _result(0.0)]
                 continue
-            case = keys.load(entry["case"])
-            code_set = icd10cm()
-            score = score_diagnoses(entry["codes"], case.diagnoses,
-                                    lambda text: code_set.check(text, case.date_of_service),
-                                    case.first_listed_label)
+            score = api.score(entry["codes"], entry["case"])  # the same call practice feedback makes
             earned = round(points * score.fraction, 2)
-            cell.outputs = [_display(f"{earned:g} of {points:g} points\n{score.as_text()}",
-                                     f"<p><b>{earned:g} of {points:g} points</b></p>{score.as_html()}"),
+            cell.outputs = [_display(f"{earned:g} of {points:g} points\n{score.as_text(summary=False)}",
+                                     f"<p><b>{earned:g} of {points:g} points</b></p>{score.as_html(summary=False)}"),
                             _result(earned)]
         return nb, resources
 

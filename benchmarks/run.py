@@ -2,7 +2,7 @@
 
 Wall times move with the machine; ratios against a baseline measured seconds apart do not
 move much. Each line prints the measurement, its baseline, the ratio, and the budget from
-DESIGN.md. Results also go to ``benchmarks/results/latest.json``.
+the project's design budgets. Results also go to ``benchmarks/results/latest.json``.
 
     build-data from nothing      <= 30 s on 2 cores        baseline: parsing the XML alone
     code search p95              <= 20 ms, expected in top 10   baseline: DuckDB ILIKE, all words

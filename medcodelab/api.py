@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from html import escape
 
 import pandas as pd
@@ -21,21 +22,30 @@ class Welcome:
         self.release = conn.execute(
             "SELECT release, effective_from, effective_to FROM code_systems WHERE system = 'icd10cm'"
         ).fetchone()
-        self.entries, self.billable = conn.execute(
-            "SELECT count(*), count(*) FILTER (billable) FROM icd10cm_entries WHERE kind NOT IN ('chapter', 'block')"
+        self.entries, self.billable, self.chapters, self.blocks, self.categories = conn.execute(
+            "SELECT count(*), count(*) FILTER (billable), count(*) FILTER (kind = 'chapter'), "
+            "count(*) FILTER (kind = 'block'), count(*) FILTER (kind = 'category') FROM icd10cm_entries"
         ).fetchone()
         self.practice_cases = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
-        self.built_at = conn.execute("SELECT value FROM build_info WHERE key = 'built_at'").fetchone()[0]
         self.path = paths.db_path()
 
     def lines(self) -> list[str]:
         release, start, end = self.release
-        return [
-            f"ICD-10-CM {release}: {self.entries:,} codes and headings, {self.billable:,} billable "
-            f"(valid for dates of service {start} to {end})",
+        try:
+            shown = self.path.relative_to(paths.PROJECT_ROOT)
+        except ValueError:
+            shown = self.path
+        lines = [
+            f"ICD-10-CM {release}: {self.entries:,} tabular entries ({self.chapters} chapters, {self.blocks} blocks, "
+            f"{self.categories:,} categories), {self.billable:,} billable codes",
+            f"valid for dates of service {start} to {end}",
             f"{self.practice_cases} practice encounters with answer keys",
-            f"database: {self.path} (built {self.built_at}, opened read-only)",
+            f"database: {shown} (opened read-only)",
         ]
+        if dt.date.today() > end:
+            lines.append(f"note: today ({dt.date.today()}) is after this release's window; the encounters here "
+                         f"are dated inside it, but real claims after {end} need the next release")
+        return lines
 
     def __repr__(self) -> str:
         return "Medical Coding & RCM Lab is ready.\n" + "\n".join(f"  - {line}" for line in self.lines())
@@ -84,13 +94,14 @@ def cases(topic: str | None = None) -> pd.DataFrame:
 
 
 def score(answer: object, encounter: Encounter | str) -> Score:
-    """Score codes against a practice encounter's key (the same scoring the autograder uses)."""
+    """Score codes against an encounter's key: the one function practice feedback and the
+    autograder both call. A string names a practice encounter."""
     if isinstance(encounter, str):
         encounter = case(encounter)
     code_set = icd10cm()
     return score_diagnoses(answer, encounter.diagnoses,
                            lambda text: code_set.check(text, encounter.date_of_service),
-                           encounter.first_listed_label)
+                           encounter.first_listed_label, explain_extra=code_set.excludes1_conflict)
 
 
 __all__ = ["case", "cases", "chapters", "check", "score", "welcome"]

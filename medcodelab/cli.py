@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from . import db
@@ -94,11 +95,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
         practice = [c for c in chosen if c.use == "practice"]
         assessment = [c for c in chosen if c.use == "assessment"]
     else:
+        from . import paths
+
+        folder = paths.assessment_cases_dir()
+        if "MEDCODELAB_ASSESSMENT_CASES" in os.environ and not any(folder.glob("*.yaml")):
+            print(f"MEDCODELAB_ASSESSMENT_CASES points at {folder}, which holds no case files")
+            return 1
         try:
             practice, assessment = store.load_all()
         except model.CaseError as exc:
             print(exc)
             return 1
+        print(f"practice cases: {paths.practice_cases_dir()}\nassessment cases: {folder}")
     problems = store.validate_all(practice + assessment, icd10cm())
     for problem in problems:
         print(problem)
@@ -113,8 +121,11 @@ def cmd_cases(args: argparse.Namespace) -> int:
     frame = cases(args.topic)
     if args.json:
         _print_json(frame.to_dict(orient="records"))
-    else:
-        print(frame.to_string(index=False) if len(frame) else "no practice cases")
+        return 0
+    if not len(frame):
+        print("no practice cases" + (f" tagged {args.topic!r}" if args.topic else ""))
+    for row in frame.itertuples():
+        print(f"{row.case_id:8} {row.setting:20} level {row.difficulty}  {row.title}")
     return 0
 
 
@@ -165,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     except db.DataNotBuilt as exc:
         print(exc, file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `medcodelab cases | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

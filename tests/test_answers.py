@@ -7,7 +7,7 @@ import json
 import pytest
 
 from medcodelab import answers
-from medcodelab.assignment import check_answer, saved, use_answers_file
+from medcodelab.assignment import check_answer, use_answers_file
 from medcodelab.scoring.extract import extract
 
 EXTRACTS = [
@@ -73,13 +73,40 @@ def test_unreadable_file_is_set_aside_not_overwritten(tmp_path):
     assert answers.load("q1", path) == ["I10"]
 
 
-def test_assignment_helpers(tmp_path):
+@pytest.fixture
+def shell():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    yield shell
+    InteractiveShell.clear_instance()
+
+
+def _check(shell, capsys, source, question="enc_01", **kwargs):
+    shell.run_cell(source, store_history=True)
+    check_answer(question, **kwargs)
+    return capsys.readouterr().out
+
+
+def test_check_answer_reads_the_answer_as_the_grader_does(shell, capsys, tmp_path, monkeypatch):
+    assert "ok  J02.0" in _check(shell, capsys, 'enc_01 = ["J02.0", "I10"]', date_of_service="2026-05-01")
+    # what the grader cannot read, the check says it cannot read
+    out = _check(shell, capsys, 'mine = ["L03.114"]\nenc_01 = mine')
+    assert "the grader cannot read this answer" in out
+    assert "ok  R07.89" in _check(shell, capsys, 'enc_01 = "R07.89"')  # a string is read as the grader reads it
+    assert "no codes yet" in _check(shell, capsys, "enc_01 = []")
+    assert "heading" in _check(shell, capsys, 'enc_01 = ["E11"]')
+    assert "no cell you ran assigns" in _check(shell, capsys, "x = 1", question="enc_09")
     use_answers_file(tmp_path / "ps.answers.json")
-    assert saved("enc_01") == []
-    answers.save("enc_01", ["J02.0"], tmp_path / "ps.answers.json")
-    assert saved("enc_01") == ["J02.0"]
-    report = check_answer(["J02.0", "I10"], date_of_service="2026-05-01")
-    assert report.problems == 0 and "J02.0" in repr(report)
-    for bad, message in ([], "no codes yet"), ("J02.0", "as a list"), (["E11"], "heading"), (None, "expected a list"):
-        with pytest.raises(AssertionError, match=message):
-            check_answer(bad)
+    answers.save("enc_02", ["B02.9"], tmp_path / "ps.answers.json")
+    assert "ok  B02.9" in _check(shell, capsys, 'enc_02 = saved("enc_02")', question="enc_02")
+
+
+def test_check_answer_fails_only_under_nbgrader_validate(shell, capsys, monkeypatch):
+    shell.run_cell("enc_01 = []", store_history=True)
+    check_answer("enc_01")  # a normal run goes on: Run All reaches the next question
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
+    with pytest.raises(AssertionError, match="no codes yet"):
+        check_answer("enc_01")
+    shell.run_cell('enc_01 = ["J02.0"]', store_history=True)
+    check_answer("enc_01")  # a readable, billable answer passes validation

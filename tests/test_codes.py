@@ -98,6 +98,11 @@ SEARCHES = [
     ("iron deficiency anemia", "D50.9"), ("hyperlipidemia", "E78.5"), ("obesity BMI 40", "Z68.41"),
     ("history of colon polyps", "Z86.010"), ("otitis media left", "H66.92"), ("ankle sprain right", "S93.401A"),
     ("pneumonia", "J18.9"), ("CKD stage 3a", "N18.31"), ("hypothyroidism", "E03.9"), ("hyperten", "I10"),
+    # everyday words (a newcomer's review found each of these missing before)
+    ("shingles", "B02.9"), ("cellulitis left forearm", "L03.114"), ("gallstones with acute cholecystitis", "K80.00"),
+    ("dysphagia after stroke", "I69.391"), ("heart attack", "I21.9"), ("high blood pressure", "I10"),
+    ("flu", "J11.1"), ("right ear infection", "H66.91"), ("heat stroke", "T67.01XA"),
+    ("hypertension with CKD stage 3", "I12.9"), ("dog bite", "W54.0XXA"),
 ]
 
 
@@ -140,3 +145,13 @@ def test_limit_is_respected():
 def test_welcome_reports_the_build():
     text = repr(medcodelab.welcome())
     assert "74,719 billable" in text and "read-only" in text
+
+
+def test_a_comma_typed_for_the_dot_is_read_as_the_dot():
+    assert check("E11,65")["code"] == "E11.65" and check("E11,65")["status"] == "billable"
+    assert check("E11.65,I10")["status"] == "invalid"  # two codes are not one
+
+
+def test_lookup_says_where_an_inherited_note_is_printed():
+    text = lookup("E11.65").as_text()
+    assert "(from chapter 4)" in text and "(from E11)" in text

@@ -35,6 +35,18 @@ def test_notebook_runs_clean(path, tmp_path):
     assert not stderr, stderr
 
 
+@pytest.mark.slow
+def test_assignment_check_cells_read_the_solutions(tmp_path):
+    """The source notebook holds the key's codes: every check cell must read and accept them."""
+    path = next(p for p in NOTEBOOKS if p.parent.parent.name == "source")
+    nb = execute(path, tmp_path)
+    checks = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("check_answer(")]
+    assert len(checks) == 8
+    for cell in checks:
+        text = "".join(o.get("text", "") for o in cell.outputs)
+        assert "every code is billable" in text and "⚠" not in text, text
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_is_committed_without_outputs(path):
     nb = nbformat.read(path, as_version=4)

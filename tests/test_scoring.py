@@ -1,8 +1,8 @@
 """The rubric, table-driven: every row is an answer, a key and the score a coder would give.
 
 Worked values (key A = E11.65 first, then Z79.84 and I10: 4 points possible):
-- E11.69 for E11.65 shares E11.6 (2 of 3 levels): 0.5 * 2/3 = 0.333 for the code, plus half
-  the sequencing point for listing that partial match first.
+- E11.69 for E11.65 shares E11.6 (2 of 3 levels): 0.5 * 2/3 = 0.333 for the code, and the same
+  share of the sequencing point for listing that partial match first.
 """
 
 from __future__ import annotations
@@ -24,15 +24,16 @@ CASES = [
     ("wrong-first", A, ["I10", "E11.65", "Z79.84"], 0.75),
     ("missing-one", A, ["E11.65", "I10"], 0.75),
     ("empty", A, [], 0.0),
-    ("sibling-first", A, ["E11.69", "Z79.84", "I10"], (1 / 3 + 0.5 + 2) / 4),
-    ("too-vague", A, ["E11.9", "Z79.84", "I10"], (1 / 6 + 0.5 + 2) / 4),
-    ("heading", A, ["E11", "Z79.84", "I10"], (1 / 6 + 0.5 + 2) / 4),
+    ("sibling-first", A, ["E11.69", "Z79.84", "I10"], (1 / 3 + 1 / 3 + 2) / 4),
+    ("too-vague", A, ["E11.9", "Z79.84", "I10"], (1 / 6 + 1 / 6 + 2) / 4),
+    ("heading", A, ["E11", "Z79.84", "I10"], (1 / 6 + 1 / 6 + 2) / 4),
     ("extra-code", A, ["E11.65", "Z79.84", "I10", "J45.909"], 0.875),
     ("not-a-code", A, ["E11.65", "Z79.84", "I10", "NOTACODE"], 0.875),
     ("normalised", A, ["e1165", "z79.84 ", "I10."], 1.0),
     ("duplicate", A, ["E11.65", "E11.65", "Z79.84", "I10"], 1.0),
     ("wrong-category", A, ["E10.65", "Z79.84", "I10"], 0.375),
     ("one-string", A, "E11.65", 0.5),
+    ("comma-string", A, "E11.65, Z79.84; I10", 1.0),
     ("none", A, None, 0.0),
     ("number", A, [123], 0.0),
     ("only-secondary", A, ["I10"], 0.25),
@@ -43,16 +44,16 @@ CASES = [
     ("injury", B, ["S52.521A"], 1.0),
     ("injury-with-optional", B, ["S52.521A", "W09.2XXA", "Y92.830"], 1.0),
     ("wrong-optional", B, ["S52.521A", "W09.8XXA"], 0.75),
-    ("wrong-7th", B, ["S52.521D"], (0.4 + 0.5) / 2),
-    ("no-7th", B, ["S52.521"], (0.4 + 0.5) / 2),
+    ("wrong-7th", B, ["S52.521D"], (0.4 + 0.4) / 2),
+    ("no-7th", B, ["S52.521"], (0.4 + 0.4) / 2),
     ("wrong-side-extra", B, ["S52.521A", "S52.522A"], 0.75),
     ("external-cause-first", B, ["W09.2XXA", "S52.521A"], 0.5),
     ("no-dot", B, ["S52521A"], 1.0),
-    ("unspecified-sibling", C, ["J02.9"], (0.25 + 0.5) / 2),
+    ("unspecified-sibling", C, ["J02.9"], (0.25 + 0.25) / 2),
     ("integral-symptom", C, ["J02.0", "R07.0"], 0.75),
     ("symptom-only", C, ["R07.0"], 0.0),
     ("also-accepted", D, ["M54.59"], 1.0),
-    ("heading-of-accepted", D, ["M54.5"], (1 / 3 + 0.5) / 2),
+    ("heading-of-accepted", D, ["M54.5"], (1 / 3 + 1 / 3) / 2),
 ]
 
 
@@ -78,6 +79,20 @@ def test_verdicts_name_each_code_and_carry_the_rationale():
     text = score.as_text()
     assert "E11.65" in text and "why: dm with hyperglycemia (I.C.4.a)" in text
     assert "<li>" in score.as_html()
+
+
+def test_extra_code_ruled_out_by_excludes1_says_so(code_set):
+    key = [KeyCode("N30.00", "acute cystitis")]
+    score = score_diagnoses(["N30.00", "N39.0"], key, check, explain_extra=code_set.excludes1_conflict)
+    extra = next(v for v in score.verdicts if v.verdict == "extra")
+    assert "Excludes1" in extra.message and "N30.00" in extra.message
+    assert score.fraction == 0.75
+
+
+def test_sequencing_line_does_not_repeat_the_rationale():
+    score = score_diagnoses(["I10", "E11.65", "Z79.84"], A, check)
+    assert [v.rationale for v in score.verdicts if v.verdict == "sequencing"] == [""]
+    assert score.as_text().count("dm with hyperglycemia") == 1
 
 
 def test_optional_code_left_out_is_explained_not_penalised():

@@ -80,3 +80,20 @@ def test_coder_warns_about_headers_and_duplicates(case_id, tmp_path):
     assert "not a code" in coder.value[-1] or coder.value[-1] == "not a code"
     coder.check.click()
     assert "invalid" in coder.feedback.value
+
+
+def test_answer_pad_saves_every_edit_and_keeps_each_question(tmp_path):
+    from medcodelab.widgets import AnswerPad
+
+    path = tmp_path / "ps.answers.json"
+    pad = AnswerPad(["enc_01", "enc_02"], answers_file=path)
+    pad.editor.entry.value = "M77.11"
+    assert answers.load("enc_01", path) == ["M77.11"]  # saved without pressing Save
+    pad.question.value = "enc_02"
+    assert pad.editor.codes == []
+    pad.editor.entry.value = "B02.9"
+    pad.question.value = "enc_01"
+    assert pad.editor.codes == ["M77.11"]
+    assert answers.load("enc_02", path) == ["B02.9"]
+    again = AnswerPad(["enc_01", "enc_02"], answers_file=path)
+    assert again.editor.codes == ["M77.11"]

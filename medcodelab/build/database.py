@@ -82,7 +82,7 @@ def build(path: Path | None = None, force: bool = False, progress: Progress = _s
         leftover.unlink(missing_ok=True)
 
     def step(n: int, total: int, text: str) -> None:
-        progress(f"[{n}/{total}] {text} ({time.perf_counter() - started:.1f} s)")
+        progress(f"[{n}/{total}] {text} (at {time.perf_counter() - started:.1f} s)")
 
     total = 5
     try:
@@ -240,8 +240,10 @@ def _write_search_terms(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
     source = paths.data_dir() / "search" / "abbreviations.yaml"
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    rows = [("abbreviation", k.lower(), v.lower()) for k, v in data["abbreviations"].items()]
-    rows += [("word_form", k.lower(), v.lower()) for k, v in data["word_forms"].items()]
+    sections = {"abbreviation": "abbreviations", "word_form": "word_forms", "phrase": "phrases",
+                "alternative": "alternatives"}
+    rows = [(kind, str(k).lower(), str(v).lower()) for kind, section in sections.items()
+            for k, v in (data.get(section) or {}).items()]
     conn.execute("CREATE TABLE search_synonyms (kind VARCHAR, term VARCHAR, expansion VARCHAR, "
                  "PRIMARY KEY (kind, term))")
     conn.executemany("INSERT INTO search_synonyms VALUES (?, ?, ?)", rows)
@@ -255,6 +257,14 @@ def _write_cases(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     from ..cases import store
 
     return store.build_into(conn)
+
+
+def _digest(files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _write_provenance(conn: duckdb.DuckDBPyConnection, tabular: icd10cm.Tabular,
@@ -297,17 +307,34 @@ def _write_provenance(conn: duckdb.DuckDBPyConnection, tabular: icd10cm.Tabular,
             "CDC code list confirms them. Valid for dates of service 2026-04-01 to 2026-09-30.",
         ],
     )
-    conn.execute(
-        "INSERT INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            "medcodelab-cases", "cases", "Medical Coding & RCM Lab practice encounters",
-            "Medical Coding & RCM Lab authors", "v1", None, "CC BY 4.0 (course content)",
-            "data/cases/ in this repository", None, None,
-            "; ".join(f"{k}={v}" for k, v in case_counts.items()),
-            "Synthetic patients only. Assessment encounters are validated at build but never "
-            "written to this file.",
-        ],
-    )
+    search = paths.data_dir() / "search"
+    synonyms = dict(conn.execute("SELECT kind, count(*) FROM search_synonyms GROUP BY kind").fetchall())
+    index_terms = conn.execute("SELECT count(*) FROM search_index_terms").fetchone()[0]
+    case_files = sorted(paths.practice_cases_dir().glob("*.yaml"))
+    rows = [
+        ["medcodelab-cases", "cases", "Medical Coding & RCM Lab practice encounters",
+         "Medical Coding & RCM Lab authors", "v1", None, "CC BY 4.0 (course content)",
+         "data/cases/ in this repository", f"{len(case_files)} files", _digest(case_files),
+         "; ".join(f"{k}={v}" for k, v in case_counts.items()),
+         "Synthetic patients only. Assessment encounters are validated at build but never written to "
+         "this file. Blind review record: data/cases/REVIEW.md."],
+        ["medcodelab-search-synonyms", "search", "Search vocabulary: phrases, abbreviations, word forms, alternatives",
+         "Medical Coding & RCM Lab authors", "v1", None, "CC BY 4.0 (our own table)",
+         "data/search/abbreviations.yaml", "abbreviations.yaml", _digest([search / "abbreviations.yaml"]),
+         "; ".join(f"{k}={v}" for k, v in sorted(synonyms.items())),
+         "Maps what people type to the tabular's words; used only to rank search results."],
+        ["cdc-icd10cm-index-defaults", "search", "ICD-10-CM Alphabetic Index: main terms and their default codes",
+         "CDC National Center for Health Statistics (facts); selection by the lab's authors", "FY2026", None,
+         "public domain facts; our own selection", "data/search/index_terms.yaml", "index_terms.yaml",
+         _digest([search / "index_terms.yaml"]), f"terms={index_terms}",
+         "A teaching subset: a query equal to one of these terms lists the Index's default code first. "
+         "Each code is checked billable at build."],
+        ["cms-nchs-icd10cm-guidelines-fy2026", "guidelines",
+         "ICD-10-CM Official Guidelines for Coding and Reporting, FY2026", "CMS and NCHS", "FY2026", None,
+         "public domain", "cited by section in rationales and course text", None, None, "none stored",
+         "Paraphrased in the lab's own words; no guideline text is copied into the database or the course."],
+    ]
+    conn.executemany("INSERT INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     conn.execute("CREATE TABLE build_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
     conn.executemany(
         "INSERT INTO build_info VALUES (?, ?)",

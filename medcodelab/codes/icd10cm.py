@@ -48,6 +48,12 @@ class Entry:
     requires_seventh: bool
 
 
+def _source(note: dict) -> str:
+    """Where an inherited note is printed: 'chapter 4', 'block I10-I1A', or the code."""
+    kind = note.get("from_kind")
+    return f"{kind} {note['from_code']}" if kind in ("chapter", "block") else note["from_code"]
+
+
 @dataclass
 class CodeDetail:
     """Everything the tabular list says about one code, with inherited notes resolved."""
@@ -85,7 +91,7 @@ class CodeDetail:
             texts = [n for n in self.notes if n["type"] == note_type]
             if texts:
                 lines.append(f"{NOTE_LABELS[note_type]}:")
-                lines += [f"  - {n['text']}" + (f"  (from {n['from_code']})" if n["inherited"] else "")
+                lines += [f"  - {n['text']}" + (f"  (from {_source(n)})" if n["inherited"] else "")
                           for n in texts]
         if self.seventh_characters:
             lines.append(f"7th characters (from {self.seventh_characters[0]['from_code']}):")
@@ -111,7 +117,7 @@ class CodeDetail:
             if texts:
                 items = "".join(
                     f"<li>{escape(n['text'])}"
-                    + (f" <small style='color:#777'>from {escape(n['from_code'])}</small>" if n["inherited"] else "")
+                    + (f" <small style='color:#777'>from {escape(_source(n))}</small>" if n["inherited"] else "")
                     + "</li>"
                     for n in texts
                 )
@@ -314,7 +320,7 @@ class Icd10cm:
         rows.sort(key=lambda r: (depth[r[0]], r[3]))
         return [
             {"type": note_type, "text": text, "from_code": self.codes[eid - 1],
-             "inherited": eid != entry.entry_id, "note_id": note_id}
+             "from_kind": KINDS[self.kinds[eid - 1]], "inherited": eid != entry.entry_id, "note_id": note_id}
             for eid, note_type, text, note_id in rows
         ]
 
@@ -355,6 +361,22 @@ class Icd10cm:
                     for c in self.children(entry)]
         return CodeDetail(entry.code, entry.kind, entry.description, entry.billable, status,
                           parents, notes, seventh, children, release=self.release)
+
+    def excludes1_conflict(self, code: str, others: list[str]) -> str | None:
+        """Why ``code`` cannot be reported with any of ``others`` (an Excludes1 note), or None."""
+        entry = self.entry(code)
+        if entry is None:
+            return None
+        for ref in self.references(entry, "excludes1"):
+            hit = self.matches_codes(others, [ref])
+            if hit:
+                return f"the Excludes1 note at {ref['from_code']} ('{ref['text']}') rules it out with {hit[0]}"
+        for other in others:
+            other_entry = self.entry(other)
+            for ref in self.references(other_entry, "excludes1") if other_entry else []:
+                if self.matches_codes([code], [ref]):
+                    return f"the Excludes1 note at {ref['from_code']} ('{ref['text']}') rules it out with {other}"
+        return None
 
     def matches_codes(self, codes: Iterable[str], refs: list[dict]) -> list[str]:
         """Those of ``codes`` that fall inside any of the references (from ``references``)."""

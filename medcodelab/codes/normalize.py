@@ -12,6 +12,7 @@ from dataclasses import dataclass
 # Surrounding characters people paste along with a code.
 _STRIP = " \t\r\n\"'`“”‘’.,;:!?()[]{}<>"
 _ICD10CM_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z]{1,5}$")
+_DECIMAL_COMMA = re.compile(r"^[A-Za-z][0-9][0-9A-Za-z],[0-9A-Za-z]{1,4}$")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,10 @@ def icd10cm(value: object) -> Normalised:
     if text is None:
         return Normalised(repr(value), None, None,
                           f"expected a code as text, e.g. 'E11.9', not {type(value).__name__}")
-    compact = re.sub(r"[\s.\u00a0]+", "", text.strip(_STRIP)).upper()
+    stripped = text.strip(_STRIP)
+    if _DECIMAL_COMMA.match(stripped):  # "E11,65": a comma typed where the dot goes
+        stripped = stripped.replace(",", ".")
+    compact = re.sub(r"[\s.\u00a0]+", "", stripped).upper()
     # common dash and dash-like characters at the end ("E11.-") mean "a code in this category"
     if compact.endswith(("-", "\u2013", "\u2014")):
         stem = compact.rstrip("-\u2013\u2014")
@@ -69,5 +73,6 @@ def _shape_problem(shown: str, compact: str) -> str:
         hint = " (the letter O where the digit 0 belongs?)" if compact[1] == "O" else ""
         return f"'{shown}': the second character of an ICD-10-CM code is always a digit{hint}"
     if not compact.isalnum() or not compact.isascii():
-        return f"'{shown}' contains characters that never appear in a code (only letters and digits do)"
+        return (f"'{shown}' contains characters that never appear in a code (letters, digits and one dot "
+                "after the third character do); enter one code at a time")
     return f"'{shown}' is not shaped like an ICD-10-CM code (e.g. E11.9, S52.521A)"

@@ -14,8 +14,11 @@ Ranking, in order of effect:
 - precision: among those, a title made mostly of the query's words comes first;
 - a slight preference for billable codes over headings, then tabular order (so the
   7th-character codes of one injury read A, D, S as in the book).
-Query words are expanded through the abbreviation table, word forms are folded on both sides,
-and an unfinished last word matches as a prefix. A query shaped like a code lists that code
+Everyday phrases are replaced by the tabular's words ("heart attack" -> myocardial
+infarction), query words are expanded through the abbreviation table, word forms are folded on
+both sides, some words may also match an alternative (forearm -> limb, as the Index sends
+cellulitis of the forearm to the upper-limb code), and an unfinished last word matches as a
+prefix. A query shaped like a code lists that code
 and the codes under it.
 """
 
@@ -53,9 +56,14 @@ def _stem(word: str) -> str:
 class Analyzer:
     """Text to index terms: lower case, stopwords out, word forms folded, light stemming."""
 
-    def __init__(self, abbreviations: dict[str, str], word_forms: dict[str, str]) -> None:
+    def __init__(self, abbreviations: dict[str, str], word_forms: dict[str, str],
+                 phrases: dict[str, str] | None = None, alternatives: dict[str, str] | None = None) -> None:
         self.abbreviations = abbreviations
         self.word_forms = word_forms
+        self.alternatives = alternatives or {}
+        # longest phrase first, matched on word boundaries
+        self._phrases = [(re.compile(rf"\b{re.escape(p)}\b"), e)
+                         for p, e in sorted((phrases or {}).items(), key=lambda kv: -len(kv[0]))]
 
     def term(self, word: str) -> str | None:
         if word in STOPWORDS:
@@ -66,8 +74,11 @@ class Analyzer:
         return [t for t in (self.term(w) for w in _WORD.findall(text.lower())) if t]
 
     def query_words(self, query: str) -> list[str]:
+        text = " ".join(_WORD.findall(query.lower()))
+        for pattern, expansion in self._phrases:
+            text = pattern.sub(expansion, text)
         words: list[str] = []
-        for word in _WORD.findall(query.lower()):
+        for word in text.split():
             words += _WORD.findall(self.abbreviations[word]) if word in self.abbreviations else [word]
         return words
 
@@ -78,8 +89,11 @@ class Analyzer:
     @staticmethod
     def from_database(conn: duckdb.DuckDBPyConnection) -> "Analyzer":
         rows = conn.execute("SELECT kind, term, expansion FROM search_synonyms").fetchall()
-        return Analyzer({t: e for k, t, e in rows if k == "abbreviation"},
-                        {t: e for k, t, e in rows if k == "word_form"})
+        by_kind: dict[str, dict[str, str]] = {}
+        for kind, term, expansion in rows:
+            by_kind.setdefault(kind, {})[term] = expansion
+        return Analyzer(by_kind.get("abbreviation", {}), by_kind.get("word_form", {}),
+                        by_kind.get("phrase", {}), by_kind.get("alternative", {}))
 
 
 # --- build time --------------------------------------------------------------------------
@@ -193,8 +207,10 @@ class SearchIndex:
             if term is None or term in seen:
                 continue
             seen.add(term)
-            if term in self.postings:
-                concepts.append([term])
+            options = [t for t in (term, self.analyzer.term(self.analyzer.alternatives.get(word, "")) or "")
+                       if t in self.postings]
+            if options:
+                concepts.append(options)
             elif i == last and len(word) >= 3 and not query.endswith(" "):
                 concepts.append(self._completions(word))  # may be empty: an unmatched word
             else:

@@ -10,8 +10,9 @@ The rubric (default weights below), as a coder would judge a claim:
   ``PARTIAL_CEILING * shared_levels / key_levels``, where the category is level 1 and each
   further character is a level (E11.69 for E11.65 shares 2 of 3 levels). A partial match is
   still a wrong code on a claim, so the ceiling is half the point.
-- The sequencing point goes to an answer whose first code is the key's first-listed code
-  (half of it when that first code is only a partial match).
+- The sequencing point goes to an answer whose first code is the key's first-listed code, in
+  the same proportion as that code's own credit (all of it for the exact code, a partial
+  match's share for a partial match).
 - Every code the note does not support costs ``EXTRA_PENALTY`` points, and so does an entry
   that is not a code at all; a repeated code is ignored, with a note.
 - A key code marked optional (external cause codes, which are reported only where a payer
@@ -29,6 +30,7 @@ from html import escape
 from typing import Callable, Iterable, Sequence
 
 from ..cases.model import KeyCode
+from .extract import split_codes
 
 FIRST_LISTED_WEIGHT = 2.0
 PARTIAL_CEILING = 0.5
@@ -45,6 +47,8 @@ MISPLACED = "sequencing"
 OPTIONAL = "optional"
 
 Checker = Callable[[object], dict]
+# (extra code, key codes) -> why the key rules it out, e.g. an Excludes1 note, or None
+Explainer = Callable[[str, list[str]], "str | None"]
 
 
 @dataclass
@@ -93,8 +97,8 @@ class Score:
         parts = [f"{n} {name}" for name, n in counts.items()]
         return f"{self.percent}% ({self.earned:.2f} of {self.possible:g} points): " + ", ".join(parts)
 
-    def as_text(self) -> str:
-        lines = [self.summary()]
+    def as_text(self, summary: bool = True) -> str:
+        lines = [self.summary()] if summary else []
         for v in self.verdicts:
             mark = {CORRECT: "✔", PARTIAL: "◐", MISSING: "✘", EXTRA: "✘", INVALID: "✘", DUPLICATE: "•",
                     MISPLACED: "↕", OPTIONAL: "○"}[v.verdict]
@@ -103,13 +107,15 @@ class Score:
                 lines.append(f"      why: {v.rationale}" + (f" ({v.guideline})" if v.guideline else ""))
         return "\n".join(lines)
 
-    __str__ = as_text
-    __repr__ = as_text
+    def __str__(self) -> str:
+        return self.as_text()
+
+    __repr__ = __str__
 
     def _repr_html_(self) -> str:
         return self.as_html()
 
-    def as_html(self) -> str:
+    def as_html(self, summary: bool = True) -> str:
         colours = {CORRECT: "#1b7f3b", PARTIAL: "#a66a00", MISSING: "#b3261e", EXTRA: "#b3261e",
                    INVALID: "#b3261e", DUPLICATE: "#555", MISPLACED: "#a66a00", OPTIONAL: "#555"}
         rows = []
@@ -123,8 +129,8 @@ class Score:
                 f"<li><b style='color:{colours[v.verdict]}'>{escape(v.verdict)}</b> "
                 f"{escape(v.message)}{why}</li>"
             )
-        return (f"<div class='mcl-score' role='status'><b>{escape(self.summary())}</b>"
-                f"<ul style='margin-top:.3em'>{''.join(rows)}</ul></div>")
+        head = f"<b>{escape(self.summary())}</b>" if summary else ""
+        return f"<div class='mcl-score' role='status'>{head}<ul style='margin-top:.3em'>{''.join(rows)}</ul></div>"
 
 
 def _levels(compact: str) -> int:
@@ -142,14 +148,20 @@ def _shared_levels(a: str, b: str) -> int:
 
 
 def score_diagnoses(answer: Iterable[object] | object, key: Sequence[KeyCode], check: Checker,
-                    first_listed_label: str = "first-listed diagnosis") -> Score:
+                    first_listed_label: str = "first-listed diagnosis",
+                    explain_extra: Explainer | None = None) -> Score:
     """Score ``answer`` (codes in the learner's order) against ``key`` (ordered).
 
     ``check`` is ``medcodelab.check`` (or the code set's own ``check``); it tells a header
-    or a non-code apart from a billable code. Never raises on what a learner typed.
+    or a non-code apart from a billable code. ``explain_extra`` (the code set's
+    ``excludes1_conflict``) lets the feedback say *why* an extra code is wrong when a note
+    rules it out. Never raises on what a learner typed: a string of codes separated by
+    commas is split the way the grader splits it.
     """
-    if isinstance(answer, (str, bytes)) or not _iterable(answer):
-        answer = [answer] if answer not in (None, "") else []
+    if isinstance(answer, str):
+        answer = split_codes(answer)
+    elif isinstance(answer, bytes) or not _iterable(answer):
+        answer = [answer] if answer not in (None, "", b"") else []
     entries = list(answer)  # type: ignore[arg-type]
     verdicts: list[Verdict] = []
     possible = FIRST_LISTED_WEIGHT + sum(1 for item in key[1:] if not item.optional)
@@ -240,18 +252,17 @@ def score_diagnoses(answer: Iterable[object] | object, key: Sequence[KeyCode], c
                               item.rationale, item.guideline)
         verdicts.append(verdict)
         if k == 0:
-            if first_answer == code:
-                seq_credit = 1.0 if credit >= 1.0 else 0.5
-                if seq_credit == 1.0:
-                    verdict.possible, verdict.credit = weight, credit + seq_credit
-                    verdict.message += f", sequenced first{label}"
-                else:
-                    verdicts.append(Verdict(MISPLACED, code, item.code, seq_credit, 1.0,
-                                            f"{code} is sequenced first, but the {first_listed_label} is {item.code}"))
+            if first_answer == code and credit >= 1.0:
+                verdict.possible, verdict.credit = weight, credit + 1.0
+                verdict.message += f", sequenced first{label}"
+            elif first_answer == code:  # the sequencing point in the proportion the code earned
+                verdicts.append(Verdict(MISPLACED, code, item.code, round(credit, 4), 1.0,
+                                        f"listed first, as the {first_listed_label} should be, but as {code} "
+                                        f"rather than {item.code}: {credit:.2f} of the sequencing point"))
             else:
                 verdicts.append(Verdict(MISPLACED, first_answer, item.code, 0.0, 1.0,
                                         f"the {first_listed_label} should be {item.code}, listed first "
-                                        f"(you listed {first_answer or 'nothing'} first)", item.rationale, item.guideline))
+                                        f"(you listed {first_answer or 'nothing'} first)"))
 
     # 5. entries the key does not support
     for _, code, result in codes:
@@ -261,6 +272,9 @@ def score_diagnoses(answer: Iterable[object] | object, key: Sequence[KeyCode], c
             text = f"{code} is not supported by the note, and is a heading, not a billable code"
         else:
             text = f"{code} ({result['description']}) is not supported by the note"
+            why = explain_extra(code, [k.code for k in key]) if explain_extra else None
+            if why:
+                text = f"{code} ({result['description']}) cannot be reported here: {why}"
         verdicts.append(Verdict(EXTRA, code, None, -EXTRA_PENALTY, 0, text))
 
     earned = sum(v.credit for v in verdicts)

@@ -28,6 +28,26 @@ def split_codes(text: str) -> list[str]:
     return [part for part in re.split(r"[\s,;]+", text.strip()) if part]
 
 
+def _assignment_targets(node: ast.AST) -> list[ast.expr]:
+    if isinstance(node, ast.Assign):
+        return node.targets
+    if isinstance(node, ast.AnnAssign) and node.value is not None:
+        return [node.target]
+    return []
+
+
+def assigns(source: str, variable: str) -> bool:
+    """Does this cell's source assign ``variable`` (at any line)?"""
+    if variable not in source or len(source) > MAX_SOURCE:
+        return False
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return f"{variable} =" in source or f"{variable}=" in source
+    return any(isinstance(t, ast.Name) and t.id == variable
+               for node in ast.walk(tree) for t in _assignment_targets(node))
+
+
 def extract(source: str, variable: str) -> Extracted:
     """The codes the cell assigns to ``variable`` (the last assignment wins, as in Python)."""
     if len(source) > MAX_SOURCE:
@@ -40,12 +60,7 @@ def extract(source: str, variable: str) -> Extracted:
                                      f"write `{variable} = [\"A00.0\", ...]`")
     value = None
     for node in ast.walk(tree):
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets = [node.target]
-        if any(isinstance(t, ast.Name) and t.id == variable for t in targets):
+        if any(isinstance(t, ast.Name) and t.id == variable for t in _assignment_targets(node)):
             if value is None or node.lineno >= value.lineno:
                 value = node.value  # type: ignore[assignment]
     if value is None:

@@ -3,7 +3,8 @@
 ``CodeList`` is the editor (type codes, reorder, remove, each checked against the code set);
 ``EncounterCoder`` puts it under a practice note with Check and Save; ``AnswerPad`` serves an
 assignment, one question at a time, with Save only (the key is not in a student's
-environment; the grader scores what is saved).
+environment; the grader scores what is saved). Every edit is saved to the answers file at
+once, so switching questions or re-running the notebook loses nothing; Save confirms it.
 """
 
 from __future__ import annotations
@@ -81,9 +82,10 @@ class CodeList(w.VBox):
         else:
             self.status.value = _status(f"Added {code}, but: {result['message']}")
 
-    def set_codes(self, codes: Sequence[str]) -> None:
+    def set_codes(self, codes: Sequence[str], notify: bool = False) -> None:
+        """Show ``codes`` (loading a saved answer does not count as an edit unless ``notify``)."""
         self.codes = list(codes)
-        self._refresh(select=self.codes[0] if self.codes else None)
+        self._refresh(select=self.codes[0] if self.codes else None, notify=notify)
 
     def _move(self, step: int) -> None:
         code = self.listing.value
@@ -101,7 +103,7 @@ class CodeList(w.VBox):
             self.codes.remove(code)
             self._refresh(select=self.codes[0] if self.codes else None)
 
-    def _refresh(self, select: str | None = None) -> None:
+    def _refresh(self, select: str | None = None, notify: bool = True) -> None:
         code_set = icd10cm()
         options = []
         for i, code in enumerate(self.codes):
@@ -110,8 +112,9 @@ class CodeList(w.VBox):
             options.append((f"{i + 1}. {code:9} {result['description'] or ''}{mark}", code))
         self.listing.options = options
         self.listing.value = select if select in self.codes else None
-        for callback in self._listeners:
-            callback(list(self.codes))
+        if notify:
+            for callback in self._listeners:
+                callback(list(self.codes))
 
 
 def _chart_html(case: Encounter) -> str:
@@ -151,7 +154,7 @@ class EncounterCoder(w.VBox):
         self.feedback = w.HTML()
         self.check.on_click(lambda _b: self._check())
         self.save.on_click(lambda _b: self._save())
-        self.editor.on_change(lambda _codes: setattr(self.feedback, "value", ""))
+        self.editor.on_change(self._changed)
         children = [self.note, self.editor, w.HBox([self.check, self.save]), self.feedback]
         if show_search:
             self.search, panel = _search_panel(self.editor.add_code)
@@ -172,6 +175,10 @@ class EncounterCoder(w.VBox):
     @property
     def value(self) -> list[str]:
         return list(self.editor.codes)
+
+    def _changed(self, codes: list[str]) -> None:
+        self.feedback.value = ""  # the old feedback no longer describes the list
+        _autosave(self.editor, self.question, self.answers_file)
 
     def _check(self) -> None:
         self.feedback.value = api.score(self.value, self.case).as_html()
@@ -196,6 +203,7 @@ class AnswerPad(w.VBox):
         self.save = w.Button(description="Save", icon="save", button_style="primary",
                              tooltip=f"Save this answer to {self.answers_file.name}")
         self.save.on_click(lambda _b: _save_from(self.editor, self.question.value, self.answers_file))
+        self.editor.on_change(lambda _codes: _autosave(self.editor, self.question.value, self.answers_file))
         self.question.observe(lambda _c: self._show(), names="value")
         children = [self.question, self.editor, self.save]
         if show_search:
@@ -209,6 +217,14 @@ class AnswerPad(w.VBox):
         self.editor.date_of_service = self.dates.get(self.question.value)
         self.editor.set_codes([])
         _load_into(self.editor, self.question.value, self.answers_file)
+
+
+def _autosave(editor: CodeList, question: str, path: Path) -> None:
+    """Every edit is saved at once: widget state is lost when a notebook re-runs."""
+    try:
+        answers.save(question, list(editor.codes), path)
+    except OSError as exc:
+        editor.status.value = _status(f"Could not save to {path.name}: {exc}")
 
 
 def _save_from(editor: CodeList, question: str, path: Path) -> None:
