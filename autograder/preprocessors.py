@@ -122,15 +122,15 @@ class ReadCodingAnswers(NbGraderPreprocessor):
         return nb, resources
 
     def _from_file(self, path: Path, question: str) -> tuple[list[str] | None, str | None]:
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             return None, f"saved(\"{question}\") was used, but {path.name} was not submitted"
         try:
-            codes = answers.read_all(path).get(question, {}).get("codes")
-        except ValueError as exc:
-            return None, f"the saved answers file could not be read: {exc}"
-        if not isinstance(codes, list):
+            saved = answers.read_strict(path)
+        except (answers.Unreadable, OSError) as exc:
+            return None, f"the saved answers could not be read: {exc}"
+        if question not in saved:
             return None, f"nothing is saved for {question} in {path.name}"
-        return [str(c) for c in codes], None
+        return saved[question], None
 
 
 class ScoreCodingAnswers(NbGraderPreprocessor):

@@ -25,6 +25,40 @@ def default_path() -> Path:
     return Path.cwd() / "medcodelab.answers.json"
 
 
+MAX_BYTES = 1_000_000  # an answers file for a whole problem set is a few kilobytes
+MAX_CODES = 40
+
+
+class Unreadable(ValueError):
+    """An answers file that cannot be trusted as one (too big, not a plain file, not JSON)."""
+
+
+def read_strict(path: Path) -> dict[str, list[str]]:
+    """For the grader: the saved codes per question, or ``Unreadable`` saying why.
+
+    Never follows a link, never reads more than ``MAX_BYTES``, never returns more than
+    ``MAX_CODES`` codes for a question, and never changes the file.
+    """
+    if path.is_symlink() or not path.is_file():
+        raise Unreadable(f"{path.name} is not a plain file")
+    if path.stat().st_size > MAX_BYTES:
+        raise Unreadable(f"{path.name} is over {MAX_BYTES:,} bytes")
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+        entries = data["answers"]
+        out = {}
+        for question, entry in entries.items():
+            codes = entry["codes"]
+            if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+                raise TypeError(f"the codes for {question} are not a list of strings")
+            if len(codes) > MAX_CODES:
+                raise TypeError(f"{question} lists {len(codes)} codes (at most {MAX_CODES})")
+            out[str(question)] = codes
+        return out
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, UnicodeDecodeError) as exc:
+        raise Unreadable(f"{path.name} is not an answers file ({exc.__class__.__name__}: {exc})") from None
+
+
 def read_all(path: Path | str | None = None) -> dict[str, dict]:
     """Every saved answer in ``path``: ``{question: {"codes": [...], "saved_at": ...}}``."""
     path = Path(path) if path else default_path()
@@ -36,7 +70,7 @@ def read_all(path: Path | str | None = None) -> dict[str, dict]:
         if not isinstance(answers, dict):
             raise ValueError("answers is not a mapping")
         return {str(q): a for q, a in answers.items() if isinstance(a, dict)}
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError, UnicodeDecodeError) as exc:
         aside = path.with_name(f"{path.name}.unreadable-{dt.datetime.now():%Y%m%d-%H%M%S}")
         path.rename(aside)
         raise ValueError(f"{path} could not be read ({exc}); it was kept as {aside.name} "

@@ -110,3 +110,37 @@ def test_check_answer_fails_only_under_nbgrader_validate(shell, capsys, monkeypa
         check_answer("enc_01")
     shell.run_cell('enc_01 = ["J02.0"]', store_history=True)
     check_answer("enc_01")  # a readable, billable answer passes validation
+
+
+@pytest.mark.parametrize("source,fragment", [
+    ('enc_01 = ["Z00.00"]\nif False:\n    enc_01 = ["E11.65"]', None),
+    ('def f():\n    enc_01 = ["E11.65"]', "only assigned inside a block"),
+    ('enc_01 = {"E11.65", "I10"}', "has no order"),
+])
+def test_only_top_level_data_counts(source, fragment):
+    got = extract(source, "enc_01")
+    if fragment is None:
+        assert got.codes == ["Z00.00"]  # the dead branch is not the answer
+    else:
+        assert got.codes is None and fragment in got.problem
+
+
+def test_the_grader_reads_answers_files_strictly(tmp_path):
+    good = tmp_path / "a.json"
+    answers.save("q1", ["I10"], good)
+    assert answers.read_strict(good) == {"q1": ["I10"]}
+    link = tmp_path / "link.json"
+    link.symlink_to(good)
+    folder = tmp_path / "dir.json"
+    folder.mkdir()
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    huge = tmp_path / "huge.json"
+    huge.write_text('{"answers": {"q1": {"codes": [' + ",".join(['"I10"'] * 300_000) + "]}}}")
+    many = tmp_path / "many.json"
+    many.write_text('{"answers": {"q1": {"codes": [' + ",".join(['"I10"'] * 41) + "]}}}")
+    for bad, fragment in [(link, "not a plain file"), (folder, "not a plain file"), (deep, "not an answers file"),
+                          (huge, "bytes"), (many, "at most 40")]:
+        with pytest.raises(answers.Unreadable, match=fragment):
+            answers.read_strict(bad)
+    assert link.is_symlink() and deep.exists()  # nothing is moved or changed

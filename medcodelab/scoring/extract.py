@@ -58,11 +58,16 @@ def extract(source: str, variable: str) -> Extracted:
     except SyntaxError as exc:
         return Extracted(None, None, f"the answer cell is not valid Python (line {exc.lineno}: {exc.msg}); "
                                      f"write `{variable} = [\"A00.0\", ...]`")
+    # Only statements at the top level of the cell count: an assignment inside `if False:`,
+    # a function or a loop may never run, so it is not the answer. The last one wins.
     value = None
-    for node in ast.walk(tree):
+    for node in tree.body:
         if any(isinstance(t, ast.Name) and t.id == variable for t in _assignment_targets(node)):
-            if value is None or node.lineno >= value.lineno:
-                value = node.value  # type: ignore[assignment]
+            value = node.value  # type: ignore[attr-defined]
+    if value is None and any(isinstance(t, ast.Name) and t.id == variable
+                             for node in ast.walk(tree) for t in _assignment_targets(node)):
+        return Extracted(None, None, f"`{variable}` is only assigned inside a block (if, def, for...); write "
+                                     f"`{variable} = [...]` on its own line")
     if value is None:
         return Extracted(None, None, f"the answer cell does not assign `{variable}`; write "
                                      f"`{variable} = [\"A00.0\", ...]`")
@@ -84,13 +89,15 @@ def _from_value(value: ast.expr, variable: str) -> Extracted:
                                      "e.g. [\"E11.9\", \"I10\"]; it could not be read as data")
     if isinstance(literal, str):
         literal = split_codes(literal)
+    if isinstance(literal, (set, frozenset)):
+        return Extracted(None, None, f"`{variable}` is a set, which has no order; use a list, first-listed first")
     if not isinstance(literal, (list, tuple)):
         return Extracted(None, None, f"`{variable}` must be a list of code strings, not {type(literal).__name__}")
     if len(literal) > MAX_CODES:
         return Extracted(None, None, f"`{variable}` lists {len(literal)} entries; no encounter here needs "
                                      f"more than {MAX_CODES}")
-    codes = [item for item in literal]
+    codes = list(literal)
     if not all(isinstance(c, str) for c in codes):
         bad = next(c for c in codes if not isinstance(c, str))
         return Extracted(None, None, f"every entry of `{variable}` must be a code in quotes; {bad!r} is not")
-    return Extracted([c for c in codes], None, None)
+    return Extracted(list(codes), None, None)
