@@ -185,10 +185,6 @@ class Icd10cm:
         row = self.by_code.get(code)
         return None if row is None else self._entry(row)
 
-    def entries(self):
-        """Every entry in tabular order (chapters and blocks included)."""
-        return (self._entry(row) for row in range(len(self.codes)))
-
     def ancestors(self, entry: Entry) -> list[Entry]:
         """Parent chain, nearest first (up to the chapter)."""
         chain, row = [], int(self.parents[entry.entry_id - 1])
@@ -201,16 +197,6 @@ class Icd10cm:
         row = entry.entry_id - 1
         rows = self._child_rows[self._child_start[row]:self._child_start[row + 1]]
         return [self._entry(int(r)) for r in rows]
-
-    def billable_descendants(self, entry: Entry) -> list[Entry]:
-        out, stack = [], [entry]
-        while stack:
-            node = stack.pop()
-            kids = self.children(node)
-            if not kids and node.billable:
-                out.append(node)
-            stack.extend(reversed(kids))
-        return out
 
     # --- check -------------------------------------------------------------------------------
 
