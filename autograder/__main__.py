@@ -1,5 +1,6 @@
 """``python -m autograder VERB``: the instructor's tasks.
 
+    grade ASSIGNMENT         grade every submission in parallel, sandboxed (--jobs, --student, --course)
     demo                     the whole nbgrader cycle on synthetic submissions (make demo)
     make-assignment [ID...]  regenerate nbgrader source notebooks from their specs and keys
 """
@@ -15,6 +16,10 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__)
         return 0 if argv else 2
     verb, rest = argv[0], argv[1:]
+    if verb == "grade":
+        from .grading.batch import main as grade
+
+        return grade(rest)
     if verb == "demo":
         from .demo import main as demo
 
