@@ -1,6 +1,7 @@
 """``python -m autograder VERB``: the instructor's tasks.
 
     grade ASSIGNMENT         grade every submission in parallel, sandboxed (--jobs, --student, --course)
+    export ASSIGNMENT        grades for Canvas and Moodle, and mastery by topic with a plot
     demo                     the whole nbgrader cycle on synthetic submissions (make demo)
     make-assignment [ID...]  regenerate nbgrader source notebooks from their specs and keys
 """
@@ -20,20 +21,34 @@ def main(argv: list[str] | None = None) -> int:
         from .grading.batch import main as grade
 
         return grade(rest)
+    if verb == "export":
+        from .export import main as export
+
+        return export(rest)
     if verb == "demo":
         from .demo import main as demo
 
         return demo(rest)
     if verb == "make-assignment":
+        import argparse
+        import os
+        from pathlib import Path
+
         from medcodelab.cases.model import CaseError
 
         from .keys import KeyError_
-        from .make_assignment import specs, write
+        from .make_assignment import SOURCE, specs, write
 
-        for assignment in rest or specs():
+        parser = argparse.ArgumentParser(prog="python -m autograder make-assignment")
+        parser.add_argument("assignments", nargs="*")
+        parser.add_argument("--seed", default=os.environ.get("MEDCODELAB_COURSE_SEED"),
+                            help="a course's secret: draws its own encounters from the spec's pool")
+        parser.add_argument("--out", default=str(SOURCE), help="the course's source folder")
+        args = parser.parse_args(rest)
+        for assignment in args.assignments or specs():
             try:
-                print(f"wrote {write(assignment)}")
-            except (KeyError_, CaseError, FileNotFoundError) as exc:
+                print(f"wrote {write(assignment, Path(args.out), args.seed)}")
+            except (KeyError_, CaseError, FileNotFoundError, ValueError) as exc:
                 print(f"cannot make {assignment}: {exc}", file=sys.stderr)
                 return 1
         return 0

@@ -1,7 +1,9 @@
 """``make demo``: an instructor's whole nbgrader cycle, headless, on embedded defaults.
 
-generate_assignment -> release_assignment -> four synthetic submissions -> autograde ->
-generate_feedback -> export (CSV), then the gradebook is printed. The four students:
+nbgrader generate_assignment -> release_assignment -> four synthetic submissions -> autograde
+(this lab's sandboxed batch grader, which records into nbgrader's gradebook) -> nbgrader
+generate_feedback -> export (nbgrader's CSV, plus Canvas, Moodle and mastery by topic), then
+the gradebook is printed. The four students:
 
 - ``perfect``: every answer is the key;
 - ``partial``: some answers right, some with the wrong specificity, order or a missing code;
@@ -45,6 +47,8 @@ class DemoResult:
     feedback: dict[str, Path] = field(default_factory=dict)
     csv_path: Path | None = None
     release_path: Path | None = None
+    exports: dict[str, Path] = field(default_factory=dict)
+    report: object = None
 
 
 def _say(message: str) -> None:
@@ -72,6 +76,15 @@ def _answer_sets(nb: nbformat.NotebookNode) -> dict[str, dict[str, list[str]]]:
         else:
             partial[question] = [codes[0][:3]]  # the category heading: partial credit by hierarchy
     return {"perfect": perfect, "partial": partial, "looper": perfect}
+
+
+def set_answer_source(question: str, source: str):
+    """An ``edit`` for ``write_submission``: the answer cell of ``question`` holds ``source``."""
+    def edit(nb: nbformat.NotebookNode) -> None:
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == f"answer_{question}":
+                cell.source = source
+    return edit
 
 
 def write_submission(release_nb: Path, target: Path, answers: dict[str, list[str]] | None = None,
@@ -185,20 +198,24 @@ def run(root: Path | None = None, timeout: int = 10, quiet_nbgrader: bool = True
                                              as_version=4))
     for student in STUDENTS:
         course.submit(student, answer_sets.get(student), loop_in=LOOP_QUESTION if student == "looper" else None)
-    step(3, f"nbgrader autograde (per-cell time limit {timeout} s)")
-    for student in STUDENTS:
-        t0 = time.perf_counter()
-        out = course.autograde(student)
-        result.autograde_ok[student] = bool(out["success"])
-        status = "graded" if out["success"] else f"FAILED: {out.get('error') or out['log'][-400:]}"
-        _say(f"      {student:10} {status} ({time.perf_counter() - t0:.1f} s)")
+    step(3, f"autograde: python -m autograder grade {ASSIGNMENT} (sandboxed, per-cell time limit {timeout} s)")
+    from .grading import batch
+    from .grading.sandbox import Limits
+
+    report = batch.grade(course.root, ASSIGNMENT, limits=Limits(cell_timeout=timeout),
+                         progress=lambda message: _say(f"      {message}"))
+    result.autograde_ok = {s.student: s.status == "graded" for s in report.students}
+    result.report = report
     step(4, "nbgrader generate_feedback")
     for student in STUDENTS:
         path = course.feedback(student)
         if path is not None:
             result.feedback[student] = path
-    step(5, "nbgrader export (CSV)")
-    result.csv_path = course.export_csv()
+    step(5, "export: nbgrader's CSV, Canvas and Moodle CSVs, mastery by topic")
+    from .export import export
+
+    result.exports = export(course.root, ASSIGNMENT, course_id=course.course_id)
+    result.csv_path = result.exports["nbgrader"]
     step(6, "reading the gradebook")
     result.max_score, result.question_max = course.maxima()
     for student in STUDENTS:
@@ -234,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     with open(result.csv_path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     print(f"exported {len(rows)} row(s) to {result.csv_path}")
+    for kind, path in result.exports.items():
+        if kind != "nbgrader":
+            print(f"{kind:9} {path}")
     for student, path in result.feedback.items():
         print(f"feedback for {student}: {path}")
     failed = [s for s, ok in result.autograde_ok.items() if not ok]

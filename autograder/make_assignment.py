@@ -11,10 +11,20 @@ A spec (``autograder/assignments/<id>.yaml``) names the encounters in order::
     intro: |
       ...
     encounters: [as-001, as-002, ...]
+    pool: [as-001, ..., as-014]   # optional: encounters a course's secret seed may draw from
+    draw: 8
+
+With a course seed (``--seed`` or ``MEDCODELAB_COURSE_SEED``), the encounters are drawn from
+the pool by the seed, so each course gets its own set and the answers of another course (or of
+this public repository's default set) do not fit it. The draw is deterministic: the same seed
+always gives the same set, which the instructor keeps private. A seeded notebook is written to
+the instructor's own course folder (``--out``), never over the repository's default one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 import nbformat
@@ -77,7 +87,8 @@ def build_notebook(spec: dict) -> nbformat.NotebookNode:
         "from medcodelab.widgets import AnswerPad\n\n"
         f"AnswerPad({list(questions)!r},\n          answers_file=\"{answers_file}\",\n"
         f"          dates_of_service={questions!r})",
-        metadata={},
+        # the instructor's tool, locked like the set-up; grading never needs to run it
+        metadata={**_meta("tool_answer_pad", locked=True), "tags": ["skip-execution"]},
     ))
     total = 0.0
     for n, case_id in enumerate(spec["encounters"], start=1):
@@ -113,6 +124,18 @@ def build_notebook(spec: dict) -> nbformat.NotebookNode:
     return nb
 
 
+def draw(spec: dict, seed: str) -> list[str]:
+    """The encounters a course seed draws from the spec's pool, in order of difficulty."""
+    pool = spec.get("pool") or spec["encounters"]
+    count = int(spec.get("draw", len(spec["encounters"])))
+    if count > len(pool):
+        raise ValueError(f"{spec['id']}: cannot draw {count} encounters from a pool of {len(pool)}")
+    ranked = sorted(pool, key=lambda case_id: hmac.new(seed.encode(), f"{spec['id']}:{case_id}".encode(),
+                                                       hashlib.sha256).hexdigest())
+    chosen = ranked[:count]
+    return sorted(chosen, key=lambda case_id: (keys.load(case_id).difficulty, case_id))
+
+
 def load_spec(assignment: str) -> dict:
     path = SPECS / f"{assignment}.yaml"
     if not path.exists():
@@ -120,14 +143,20 @@ def load_spec(assignment: str) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def render(assignment: str) -> str:
-    return nbformat.writes(build_notebook(load_spec(assignment))) + "\n"
+def render(assignment: str, seed: str | None = None) -> str:
+    spec = load_spec(assignment)
+    if seed:
+        spec = {**spec, "encounters": draw(spec, seed)}
+    return nbformat.writes(build_notebook(spec)) + "\n"
 
 
-def write(assignment: str, root: Path = SOURCE) -> Path:
-    target = root / assignment / f"{assignment}.ipynb"
+def write(assignment: str, root: Path = SOURCE, seed: str | None = None) -> Path:
+    if seed and Path(root).resolve() == SOURCE.resolve():
+        raise ValueError("a seeded problem set goes to your own course folder: give --out (e.g. "
+                         "/srv/course/source), so the repository's default notebook stays as it is")
+    target = Path(root) / assignment / f"{assignment}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render(assignment), encoding="utf-8")
+    target.write_text(render(assignment, seed), encoding="utf-8")
     return target
 
 

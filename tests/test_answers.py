@@ -144,3 +144,24 @@ def test_the_grader_reads_answers_files_strictly(tmp_path):
         with pytest.raises(answers.Unreadable, match=fragment):
             answers.read_strict(bad)
     assert link.is_symlink() and deep.exists()  # nothing is moved or changed
+
+
+@pytest.mark.parametrize("source,plain", [
+    ('enc_01 = ["J02.0", "I10"]', True),
+    ('enc_01 = [\n    # your codes here\n]', True),
+    ('enc_01 = saved("enc_01")', True),
+    ('"a note"\nenc_01: list = ("I10",)', True),
+    ("", True),
+    ('enc_01 = ["I10"]\nwhile True:\n    pass', False),
+    ('enc_01 = mine', False),
+    ('enc_01 = saved(name)', False),
+    ('enc_01 = mcl.saved("enc_01")', False),
+    ('import os', False),
+    ('enc_01 = ["I10"] * 3', False),
+    ('x.y = 1', False),
+    ('print("hi")', False),
+])
+def test_plain_data_needs_no_kernel(source, plain):
+    from medcodelab.scoring.extract import is_plain_data
+
+    assert is_plain_data(source) is plain

@@ -36,12 +36,6 @@ def add_code(nb, source, after=1):
     nb.cells.insert(after, nbformat.v4.new_code_cell(source))
 
 
-def set_answer(question, source):
-    def edit(nb):
-        cell_of(nb, f"answer_{question}").source = source
-    return edit
-
-
 def chain(*edits):
     def edit(nb):
         for e in edits:
@@ -58,7 +52,7 @@ def attacks(key: dict[str, list[str]]) -> dict[str, tuple[dict | None, object, f
     full = sum(points.values())
 
     def all_answers(source_of):
-        return chain(*(set_answer(q, source_of(q)) for q in points))
+        return chain(*(demo.set_answer_source(q, source_of(q)) for q in points))
 
     def drop_tests(nb):
         nb.cells = [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")]
@@ -159,15 +153,15 @@ def attacks(key: dict[str, list[str]]) -> dict[str, tuple[dict | None, object, f
         "tamper-files": ({}, lambda nb: add_code(nb, tamper), 0),
         "signal-grader": (key, lambda nb: add_code(nb, signals), full),
         "daemon": (key, lambda nb: add_code(nb, daemon), full),
-        "sigint-loop": (key, set_answer("enc_02", f"enc_02 = {json.dumps(key['enc_02'])}\nimport signal\n"
+        "sigint-loop": (key, demo.set_answer_source("enc_02", f"enc_02 = {json.dumps(key['enc_02'])}\nimport signal\n"
                                         "signal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass"),
                         full - points["enc_02"]),
         "memory-bomb": (key, lambda nb: add_code(nb, memory), full),
         "kernel-exit": (key, chain(lambda nb: add_code(nb, "import os; os._exit(1)"),
-                                   set_answer("enc_03", f"enc_03 = {json.dumps(key['enc_03'])}\nimport os\nos._exit(3)")),
+                                   demo.set_answer_source("enc_03", f"enc_03 = {json.dumps(key['enc_03'])}\nimport os\nos._exit(3)")),
                         full - points["enc_03"]),
         "output-flood": (key, lambda nb: add_code(nb, flood), full),
-        "answers-elsewhere": ({q: [] for q in points}, set_answer("enc_01", 'enc_01 = saved("enc_02")'), 0),
+        "answers-elsewhere": ({q: [] for q in points}, demo.set_answer_source("enc_01", 'enc_01 = saved("enc_02")'), 0),
         "unicode everywhere ünï": (key, lambda nb: nb.cells.insert(0, unicode_note), full),
         "x[1]": (key, None, full),
         "-dash.dots name": (key, None, full),
@@ -196,7 +190,7 @@ def graded(tmp_path_factory):
     course.submit("launcher-shadow", key)
     (folder / "launcher-shadow" / ASSIGNMENT / "ipykernel_launcher.py").write_text("import os; os._exit(9)\n")
     expected["launcher-shadow"] = 22
-    course.submit("linked-answers", {q: [] for q in key}, edit=set_answer("enc_01", 'enc_01 = saved("enc_01")'))
+    course.submit("linked-answers", {q: [] for q in key}, edit=demo.set_answer_source("enc_01", 'enc_01 = saved("enc_01")'))
     (folder / "perfect-saver" / ASSIGNMENT).mkdir(parents=True)
     good_answers = folder / "perfect-saver" / "good.json"
     good_answers.write_text(json.dumps({"schema": 1, "answers": {"enc_01": {"codes": key["enc_01"]}}}))

@@ -31,19 +31,11 @@ def course(tmp_path_factory):
     patch.undo()
 
 
-def _set_answer(question: str, source: str):
-    def edit(nb):
-        for cell in nb.cells:
-            if cell.metadata.get("nbgrader", {}).get("grade_id") == f"answer_{question}":
-                cell.source = source
-    return edit
-
-
 @pytest.mark.slow
 def test_a_submission_cannot_rewrite_the_key_it_is_graded_against(course):
     pristine = (course.cases / "as-002.yaml").read_text()
     perfect = course.key_answers()  # read before the attack changes the file
-    course.submit("mallory", perfect, edit=_set_answer("enc_02", TAMPER))
+    course.submit("mallory", perfect, edit=demo.set_answer_source("enc_02", TAMPER))
     assert course.autograde("mallory")["success"]
     assert "code: A00.0" in (course.cases / "as-002.yaml").read_text()  # the attack did write the file
     total, questions = course.scores("mallory")

@@ -4,7 +4,9 @@ For each submission, a pipeline of named steps:
     read        the submitted notebook, defensively (size, JSON, shape)
     assemble    the notebook to run: instructor cells restored, answers and the student's cells kept
     questions   each key loaded and checked, each answer read as data: before any student code runs
-    execute     the notebook in a sandboxed kernel, with time, memory and output limits
+    execute     the notebook in a sandboxed kernel, with time, memory and output limits; skipped
+                when the submission holds nothing but data (answers written as literals), which
+                running could not change (--always-execute runs it anyway)
     score       each question with medcodelab.score; the test cells' outputs written by the grader
     record      the autograded notebook and the gradebook, through nbgrader's own steps
 Up to ``jobs`` submissions run at once. Whatever happens to one submission is caught, reported
@@ -30,6 +32,7 @@ from nbgrader.utils import parse_utc
 from traitlets.config import Config
 
 from medcodelab import paths
+from medcodelab.scoring.extract import is_plain_data
 
 from .. import keys, questions
 from . import assemble, execute, record
@@ -98,10 +101,28 @@ def discover(course: CourseInfo, assignment: str, only: list[str] | None) -> lis
     return found
 
 
+def _has_code_to_run(nb: nbformat.NotebookNode) -> bool:
+    """Does the submission hold student code beyond data (answers written as literals)?
+
+    Instructor cells never count: they are the instructor's own code. Answer cells and cells the
+    student added count unless they are plain data (see ``is_plain_data``).
+    """
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("locked") and not meta.get("solution"):
+            continue
+        if not is_plain_data(cell.source):
+            return True
+    return False
+
+
 class Grader:
     def __init__(self, course: CourseInfo, assignment: str, jobs: int, limits: Limits, isolate: bool = True,
-                 progress: Callable[[str], None] = print) -> None:
+                 progress: Callable[[str], None] = print, always_execute: bool = False) -> None:
         self.course, self.assignment, self.limits, self.progress = course, assignment, limits, progress
+        self.always_execute = always_execute
         self.jobs = max(1, jobs)
         release = course.root / "release" / assignment
         if not release.is_dir():
@@ -194,9 +215,13 @@ class Grader:
             found = questions.read(nb, folder, self.course.answers_file.format(notebook=name))        # questions
             for q in found:
                 result.notes += [f"{q.variable}: {n}" for n in q.notes]
-            workdir = self.sandbox.fresh_workdir(slot, [p for p in folder.iterdir() if p.suffix != ".ipynb"])
-            run = await execute.run_notebook(nb, self.sandbox, slot, workdir)                          # execute
-            result.notes += run.events
+            if self.always_execute or _has_code_to_run(nb):                                           # execute
+                workdir = self.sandbox.fresh_workdir(slot, [p for p in folder.iterdir() if p.suffix != ".ipynb"])
+                run = await execute.run_notebook(nb, self.sandbox, slot, workdir)
+                result.notes += run.events
+                result.ran = "kernel"
+            else:  # nothing but data: running it could change nothing, so no kernel is started
+                result.ran = "data only"
             questions.score(nb, found)                                                                 # score
             nb.cells.append(questions.mastery_cell(found))
             async with self.lock:                                                                      # record
@@ -229,11 +254,13 @@ class Grader:
 
 
 def grade(course_root: Path, assignment: str, jobs: int | None = None, students: list[str] | None = None,
-          limits: Limits | None = None, isolate: bool = True, progress: Callable[[str], None] = print) -> Report:
+          limits: Limits | None = None, isolate: bool = True, progress: Callable[[str], None] = print,
+          always_execute: bool = False) -> Report:
     """Grade every (or the named) submission of ``assignment``; writes and returns the report."""
     course = CourseInfo.load(course_root)
     limits = limits or Limits(cell_timeout=float(course.config.Execute.get("timeout", 30)))
-    grader = Grader(course, assignment, jobs or os.cpu_count() or 1, limits, isolate=isolate, progress=progress)
+    grader = Grader(course, assignment, jobs or os.cpu_count() or 1, limits, isolate=isolate, progress=progress,
+                    always_execute=always_execute)
     found = discover(course, assignment, students)
     if not found:
         progress(f"no submissions of {assignment} in {course.root / 'submitted'}")
@@ -255,12 +282,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, help="seconds a cell may run (default: the course's Execute.timeout)")
     parser.add_argument("--memory", type=int, help="memory per kernel, in MB")
     parser.add_argument("--no-sandbox", action="store_true", help="run kernels without bubblewrap (not recommended)")
+    parser.add_argument("--always-execute", action="store_true",
+                        help="start a kernel for every submission, even one holding nothing but data")
     args = parser.parse_args(argv)
     course = CourseInfo.load(Path(args.course))
     limits = Limits(cell_timeout=args.timeout or float(course.config.Execute.get("timeout", 30)),
                     **({"memory": args.memory << 20} if args.memory else {}))
     try:
-        report = grade(Path(args.course), args.assignment, args.jobs, args.student, limits, not args.no_sandbox)
+        report = grade(Path(args.course), args.assignment, args.jobs, args.student, limits, not args.no_sandbox,
+                       always_execute=args.always_execute)
     except GradingError as exc:
         print(f"grading did not start: {exc}", file=sys.stderr)
         return 2

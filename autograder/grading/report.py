@@ -26,6 +26,7 @@ class StudentResult:
     questions: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    ran: str = ""  # "kernel" or "data only"
 
 
 @dataclass
@@ -55,12 +56,12 @@ class Report:
                  f"- started {self.started}, took {self.seconds:.1f} s with {self.jobs} job(s), "
                  f"cell time limit {self.cell_timeout:g} s",
                  f"- {self.sandbox}", f"- {self.summary()}", "",
-                 "| student | status | score | notes |", "|---|---|---|---|"]
+                 "| student | status | score | ran | notes |", "|---|---|---|---|---|"]
         for s in sorted(self.students, key=lambda s: (s.status == GRADED, s.student)):
             score = "" if s.score is None else f"{s.score:g} / {s.max_score:g}"
             notes = "; ".join(([s.reason] if s.reason else []) + s.notes).replace("|", "\\|")
             student = s.student.replace("|", "\\|")
-            lines.append(f"| {student} | {s.status} | {score} | {notes} |")
+            lines.append(f"| {student} | {s.status} | {score} | {s.ran} | {notes} |")
         return "\n".join(lines) + "\n"
 
     def write(self, folder: Path) -> tuple[Path, Path]:

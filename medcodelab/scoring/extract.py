@@ -101,3 +101,34 @@ def _from_value(value: ast.expr, variable: str) -> Extracted:
         bad = next(c for c in codes if not isinstance(c, str))
         return Extracted(None, None, f"every entry of `{variable}` must be a code in quotes; {bad!r} is not")
     return Extracted(list(codes), None, None)
+
+
+def is_plain_data(source: str) -> bool:
+    """Is this cell nothing but data: names bound to literals (or ``saved("...")``), comments?
+
+    Running such a cell cannot fail and cannot change what the grader reads, so the batch
+    grader needs no kernel for a submission made only of them. Anything else is code to run.
+    """
+    if len(source) > MAX_SOURCE:
+        return False
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # a bare string or number: nothing happens
+        targets = _assignment_targets(node)
+        if not targets or not all(isinstance(t, ast.Name) for t in targets):
+            return False
+        value = node.value  # type: ignore[attr-defined]
+        if isinstance(value, ast.Call):
+            if not (isinstance(value.func, ast.Name) and value.func.id == "saved" and not value.keywords
+                    and len(value.args) == 1 and isinstance(value.args[0], ast.Constant)):
+                return False
+            continue
+        try:
+            ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return False
+    return True
