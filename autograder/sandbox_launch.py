@@ -1,7 +1,7 @@
 """Start one student's Jupyter kernel, confined. The batch grader uses this as the kernel command.
 
     sandbox_launch.py --workdir DIR --memory BYTES --file-size BYTES
-                      [--bwrap PATH (--hide DIR)... (--show DIR)...]
+                      [--bwrap PATH (--mount hide:DIR | --mount show:DIR)...]
                       -- PYTHON -P -m ipykernel_launcher -f CONNECTION_FILE ...
 
 Read top to bottom, it is the confinement:
@@ -11,10 +11,12 @@ Read top to bottom, it is the confinement:
    the kernel starts);
 4. replace the environment with a short, clean one (home, temp and runtime in the work folder);
 5. with bubblewrap: run the kernel in mount, process, IPC and network namespaces of its own,
-   with every capability dropped. The whole file system is mounted read-only, the folders
-   named by ``--hide`` (the course, the keys, the grader's home and runtime) are replaced by
-   empty ones, ``--show`` puts back what must stay readable inside a hidden folder (the Python
-   installation), and only the work folder is writable. The kernel sees no other process and
+   with every capability dropped. The whole file system is mounted read-only, /tmp is empty,
+   and the ``--mount`` list is applied in the order given (the grader sorts it shallow to
+   deep): ``hide:`` replaces a folder with an empty one (the course, the keys, the grader's home),
+   ``show:`` puts back, read-only, what the kernel needs from inside a hidden one (the Python
+   installation, the project, its database), and a hidden folder inside a shown one stays hidden.
+   Only the work folder is writable. The kernel sees no other process and
    cannot signal one, cannot reach the network, and cannot undo any of this;
 6. become the kernel (exec), started with ``python -P`` so nothing in the work folder can
    shadow the kernel's own modules.
@@ -43,8 +45,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--file-size", type=int, required=True, help="largest file the kernel may write, bytes")
     parser.add_argument("--path", default="/usr/bin:/bin")
     parser.add_argument("--bwrap", help="bubblewrap, to confine the kernel in namespaces of its own")
-    parser.add_argument("--hide", action="append", default=[], help="a folder the kernel must not see")
-    parser.add_argument("--show", action="append", default=[], help="a folder inside a hidden one to keep readable")
+    parser.add_argument("--mount", action="append", default=[],
+                        help="hide:DIR (replace with an empty folder) or show:DIR (readable again), in order")
     options = parser.parse_args(argv[:split])
     command = argv[split + 1:]
     workdir = options.workdir
@@ -77,10 +79,9 @@ def main(argv: list[str]) -> None:
     # 5. namespaces of its own
     if options.bwrap:
         jail = [options.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-        for folder in options.hide:
-            jail += ["--tmpfs", folder]
-        for folder in options.show:
-            jail += ["--ro-bind", folder, folder]
+        for mount in options.mount:
+            kind, _, folder = mount.partition(":")
+            jail += ["--tmpfs", folder] if kind == "hide" else ["--ro-bind", folder, folder]
         jail += ["--bind", workdir, workdir, "--chdir", workdir,
                  "--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
                  "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--"]

@@ -86,15 +86,8 @@ class Sandbox:
                 "--path", os.pathsep.join([str(python.parent), "/usr/bin", "/bin"])]
         if self.bwrap:
             argv += ["--bwrap", self.bwrap]
-            home = Path.home().resolve()
-            hidden = set(self.hide) | {str(home)}
-            for folder in sorted(hidden):
-                argv += ["--hide", folder]
-            # what Python itself needs from inside a hidden folder stays readable
-            for needed in sorted({sys.base_prefix, sys.prefix}):
-                resolved = str(Path(needed).resolve())
-                if any(resolved.startswith(h + os.sep) for h in hidden):
-                    argv += ["--show", resolved]
+            for kind, folder in self.mounts():
+                argv += ["--mount", f"{kind}:{folder}"]
         argv += ["--", str(python), "-P", "-m", "ipykernel_launcher", "-f", "{connection_file}",
                  "--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=CRITICAL"]
         spec = self.specs / self.kernel_name(slot)
@@ -102,6 +95,21 @@ class Sandbox:
         (spec / "kernel.json").write_text(json.dumps({
             "argv": argv, "display_name": f"medcodelab grading slot {slot}", "language": "python",
             "metadata": {"debugger": False}}))
+
+    def mounts(self) -> list[tuple[str, str]]:
+        """What the kernel must not see, and what it needs, shallow to deep (the order bwrap applies)."""
+        hidden = set(self.hide) | {str(Path.home().resolve())}
+        # the kernel needs Python, the environment, the project (an editable install reads it in
+        # place) and the code-set database; /tmp is emptied anyway, so what lives there is shown too
+        from medcodelab import paths
+
+        needed = {sys.base_prefix, sys.prefix, str(paths.PROJECT_ROOT), str(paths.db_path().parent)}
+        shown = {str(Path(p).resolve()) for p in needed}
+        shown = {p for p in shown if p == "/tmp" or p.startswith("/tmp/")
+                 or any(p.startswith(h + os.sep) or p == h for h in hidden)}
+        entries = [("hide", h) for h in hidden] + [("show", p) for p in shown]
+        # shallow first; at the same depth a show comes before a hide, so hiding wins
+        return sorted(entries, key=lambda e: (e[1].count(os.sep), e[0] == "hide", e[1]))
 
     def fresh_workdir(self, slot: int, files: list[Path]) -> Path:
         """An empty work folder for the slot's next student, holding copies of ``files``."""
