@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT ?= 8888
 
-.PHONY: help install sandbox data lab demo test bench clean
+.PHONY: help install sandbox tools data lab demo test bench clean
 .DEFAULT_GOAL := help
 
 help:
@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m medcodelab.cli offline-lab
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -42,13 +43,28 @@ sandbox:
 data: install
 	$(BIN)/medcodelab build-data
 
+# offline after set-up: no news feed, no update check
+LAB_OFFLINE := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+
 lab: data
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=course --port=$(PORT) $(ALLOW_ROOT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=course --port=$(PORT) $(LAB_OFFLINE) $(ALLOW_ROOT)
+
+# What the deployment tests start: JupyterHub's proxy (npm) and a browser (Debian's chromium).
+tools: .tools/node_modules/.bin/configurable-http-proxy
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (browser tests)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+	      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+	  else echo "note: chromium is not installed; the browser tests will say so"; fi; }
+
+.tools/node_modules/.bin/configurable-http-proxy:
+	npm install --silent --no-audit --no-fund --prefix .tools configurable-http-proxy@4
 
 demo: data sandbox
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m autograder demo
 
-test: data sandbox
+test: data sandbox tools
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 bench: data

@@ -78,6 +78,12 @@ def _answer_sets(nb: nbformat.NotebookNode) -> dict[str, dict[str, list[str]]]:
     return {"perfect": perfect, "partial": partial, "looper": perfect}
 
 
+def key_answers(course_root: Path) -> dict[str, list[str]]:
+    """The key's required codes for each question of the course's ps01 source notebook."""
+    source = nbformat.read(Path(course_root) / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    return _answer_sets(source)["perfect"]
+
+
 def set_answer_source(question: str, source: str):
     """An ``edit`` for ``write_submission``: the answer cell of ``question`` holds ``source``."""
     def edit(nb: nbformat.NotebookNode) -> None:
@@ -148,8 +154,7 @@ class Course:
         return write_submission(self.release_nb, self.root / "submitted" / student / ASSIGNMENT, answers, **kwargs)
 
     def key_answers(self) -> dict[str, list[str]]:
-        source = nbformat.read(self.root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-        return _answer_sets(source)["perfect"]
+        return key_answers(self.root)
 
     def autograde(self, student: str) -> dict:
         return self.api.autograde(ASSIGNMENT, student)

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from . import db
 
@@ -129,6 +130,19 @@ def cmd_cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_offline_lab(args: argparse.Namespace) -> int:
+    """JupyterLab settings for a lab that works offline: no news feed prompt, no update check."""
+    folder = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "overrides.json"
+    settings = json.loads(target.read_text()) if target.exists() else {}
+    settings.setdefault("@jupyterlab/apputils-extension:notification", {}).update(
+        {"fetchNews": "false", "checkForUpdates": False})
+    target.write_text(json.dumps(settings, indent=2))
+    print(f"wrote {target}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="medcodelab", description="Medical Coding & RCM Lab")
     verbs = top.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -161,6 +175,9 @@ def parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("validate-cases", help="check every answer key against the code set")
     p.add_argument("files", nargs="*", help="only these case files (default: the whole bank)")
     p.set_defaults(run=cmd_validate)
+
+    p = verbs.add_parser("offline-lab", help="JupyterLab settings for offline use (no news, no update checks)")
+    p.set_defaults(run=cmd_offline_lab)
 
     p = verbs.add_parser("cases", help="list practice encounters")
     p.add_argument("--topic")
