@@ -34,3 +34,11 @@ def artefacts() -> Path:
     path = ROOT / "tests" / "artefacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Let fixtures see whether the test itself failed (the browser tests keep a screenshot)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

@@ -104,13 +104,31 @@ def shot(page, name: str) -> None:
 
 
 def run_all(page) -> None:
-    page.click('div.lm-MenuBar-itemLabel:text-is("Run")')
-    page.click('li.lm-Menu-item:has-text("Run All Cells")')
+    """Run All Cells, and make sure it took: a click before the kernel is ready does nothing."""
+    for _ in range(3):
+        page.click('div.lm-MenuBar-itemLabel:text-is("Run")')
+        page.click('li.lm-Menu-item:has-text("Run All Cells")')
+        try:  # a prompt turns to [*] or a number once cells are running
+            page.wait_for_function("[...document.querySelectorAll('.jp-InputPrompt')].some("
+                                   "p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=30_000)
+            return
+        except Exception:
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    raise AssertionError("Run All Cells did not start the notebook")
+
+
+@pytest.fixture(autouse=True)
+def screenshot_on_failure(request, page):
+    """A failing step leaves a picture of the page behind, with the others."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        shot(page, f"FAILED-{request.node.name}")
 
 
 def test_1_run_the_foundations_notebook(page):
     run_all(page)
-    page.wait_for_function("document.querySelectorAll('.mcl-encounter-coder').length === 9", timeout=120_000)
+    page.wait_for_function("document.querySelectorAll('.mcl-encounter-coder').length === 9", timeout=240_000)
     shot(page, "1-notebook-ran")
 
 
