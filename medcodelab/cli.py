@@ -6,6 +6,10 @@
     medcodelab lookup CODE [--json]       description, parents and every note that applies
     medcodelab validate-cases             prove every answer key (practice and assessment)
     medcodelab cases                      list the practice encounters
+    medcodelab sources [--json]           where every table comes from, with its licence
+    medcodelab import-cpt FILE            use this site's licensed CPT descriptors (never committed)
+
+``check``, ``search`` and ``lookup`` take ``--system`` (icd10cm, icd11, cpt, hcpcs, modifier).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from pathlib import Path
 
 from . import db
 
+SYSTEM_CHOICES = ["icd10cm", "icd11", "cpt", "hcpcs", "modifier"]
+
 
 def _print_json(value: object) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
@@ -29,10 +35,42 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     try:
         database.build(args.db, force=args.force)
-    except InvalidKeys as exc:
+    except (InvalidKeys, database.BuildError) as exc:
         print(f"build stopped: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from .api import sources
+
+    frame = sources()
+    if args.json:
+        _print_json(frame.to_dict(orient="records"))
+        return 0
+    for source_id, group in frame.groupby("source_id", sort=False):
+        first = group.iloc[0]
+        print(f"{source_id}  [{first['system']}]  {first['source']}")
+        print(f"    version {first['version']}; licence: {first['license']}")
+        for row in group.itertuples():
+            if row.table:
+                print(f"    {row.table}: {row.rows:,} rows")
+    return 0
+
+
+def cmd_import_cpt(args: argparse.Namespace) -> int:
+    from .build import licensed
+
+    try:
+        summary = licensed.import_cpt(Path(args.file))
+    except licensed.ImportProblem as exc:
+        print(f"nothing imported: {exc}", file=sys.stderr)
+        return 1
+    print(summary)
+    if args.no_build:
+        print("run `make data` (or `medcodelab build-data`) to use them")
+        return 0
+    return cmd_build(argparse.Namespace(db=None, force=False))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -154,23 +192,32 @@ def parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("check", help="is TEXT a billable code?")
     p.add_argument("text")
-    p.add_argument("--system", default="icd10cm")
+    p.add_argument("--system", default="icd10cm", choices=SYSTEM_CHOICES)
     p.add_argument("--date", help="date of service, YYYY-MM-DD")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_check)
 
     p = verbs.add_parser("search", help="find codes by words, in any order")
     p.add_argument("query")
-    p.add_argument("--system", default="icd10cm")
+    p.add_argument("--system", default="icd10cm", choices=SYSTEM_CHOICES)
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_search)
 
     p = verbs.add_parser("lookup", help="a code with its parents and notes")
     p.add_argument("code")
-    p.add_argument("--system", default="icd10cm")
+    p.add_argument("--system", default="icd10cm", choices=SYSTEM_CHOICES)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_lookup)
+
+    p = verbs.add_parser("sources", help="where every table comes from, with its licence")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_sources)
+
+    p = verbs.add_parser("import-cpt", help="use this site's licensed CPT descriptor file (kept out of git)")
+    p.add_argument("file", help="the AMA data file: one code and its descriptor per line (tab, comma or pipe)")
+    p.add_argument("--no-build", action="store_true", help="store the file but do not rebuild the database")
+    p.set_defaults(run=cmd_import_cpt)
 
     p = verbs.add_parser("validate-cases", help="check every answer key against the code set")
     p.add_argument("files", nargs="*", help="only these case files (default: the whole bank)")

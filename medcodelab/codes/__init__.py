@@ -1,7 +1,8 @@
 """Check, search and look up codes in any code system the lab holds.
 
 These are the functions notebooks, widgets, grading and the CLI all call. Each takes a
-``system`` name; ``systems()`` lists what this build holds.
+``system`` name; ``systems()`` lists what this build holds. ``on`` (or ``date_of_service``)
+asks whether a code is valid on a given date.
 """
 
 from __future__ import annotations
@@ -22,21 +23,42 @@ def _reset() -> None:
 
 db.on_reconnect(_reset)
 
-SYSTEMS = {"icd10cm": "ICD-10-CM (US diagnoses)"}
+SYSTEMS = {
+    "icd10cm": "ICD-10-CM (US diagnoses)",
+    "icd11": "ICD-11 MMS (WHO diagnoses)",
+    "cpt": "CPT teaching set (procedures and services; the lab's own summaries)",
+    "hcpcs": "HCPCS Level II teaching subset (supplies, drugs, services)",
+    "modifier": "CPT and HCPCS modifiers",
+}
 
 
 def systems() -> dict[str, str]:
     """Code systems this build holds, by the name ``system=`` takes."""
-    return dict(SYSTEMS)
+    held = db.cursor().execute("SELECT system FROM code_systems").fetchall()
+    return {name: SYSTEMS[name] for (name,) in held if name in SYSTEMS}
+
+
+def code_set(system: str):
+    """The loaded code set for ``system`` (once per process, shared read-only)."""
+    conn = db.connect()
+    with _lock:
+        if system not in _cache:
+            if system == "icd10cm":
+                _cache[system] = Icd10cm(conn.cursor())
+            elif system == "icd11":
+                from .icd11 import Icd11
+
+                _cache[system] = Icd11(conn.cursor())
+            else:
+                from .catalogue import Catalogue
+
+                _cache[system] = Catalogue(conn.cursor(), system)
+        return _cache[system]
 
 
 def icd10cm() -> Icd10cm:
     """The ICD-10-CM code set over the shared read-only connection (loaded once per process)."""
-    conn = db.connect()
-    with _lock:
-        if "icd10cm" not in _cache:
-            _cache["icd10cm"] = Icd10cm(conn.cursor())
-        return _cache["icd10cm"]  # type: ignore[return-value]
+    return code_set("icd10cm")  # type: ignore[return-value]
 
 
 def _unknown_system(text: object, system: object) -> dict:
@@ -45,23 +67,28 @@ def _unknown_system(text: object, system: object) -> dict:
             "message": f"unknown code system {system!r}; this build holds: {', '.join(SYSTEMS)}"}
 
 
-def check(text: object, system: str = "icd10cm", date_of_service: str | dt.date | None = None) -> dict:
+def check(text: object, system: str = "icd10cm", date_of_service: str | dt.date | None = None,
+          on: str | dt.date | None = None) -> dict:
     """Is ``text`` a reportable code?
 
     Returns ``{"input", "code", "status", "description", "message"}`` with status
     ``billable``, ``header`` (exists but is not reportable: a category, or a code that still
-    needs its 7th character) or ``invalid``. Never raises on any input.
+    needs its 7th character) or ``invalid``. ``on`` (or ``date_of_service``) checks the code
+    is valid on that date. Never raises on any input.
     """
     if system not in SYSTEMS:
         return _unknown_system(text, system)
-    return icd10cm().check(text, date_of_service)
+    when = on if on is not None else date_of_service
+    if system == "icd10cm":
+        return icd10cm().check(text, when)
+    return code_set(system).check(text, when)
 
 
-def lookup(code: object, system: str = "icd10cm") -> CodeDetail | None:
+def lookup(code: object, system: str = "icd10cm"):
     """A code with its description, parent chain, children and every note that applies."""
     if system not in SYSTEMS:
         raise ValueError(f"unknown code system {system!r}; this build holds: {', '.join(SYSTEMS)}")
-    return icd10cm().lookup(code)
+    return code_set(system).lookup(code)
 
 
 def search(query: object, system: str = "icd10cm", limit: int = 10) -> list[dict]:
@@ -71,3 +98,6 @@ def search(query: object, system: str = "icd10cm", limit: int = 10) -> list[dict
     from . import search_index
 
     return search_index.index(system).search(query, limit=limit)
+
+
+__all__ = ["CodeDetail", "check", "code_set", "icd10cm", "lookup", "search", "systems"]

@@ -240,7 +240,7 @@ class Icd10cm:
 
     def outside_window(self, date_of_service: str | dt.date) -> str | None:
         try:
-            day = date_of_service if isinstance(date_of_service, dt.date) else dt.date.fromisoformat(str(date_of_service))
+            day = normalize.as_date(date_of_service)
         except ValueError:
             return f"date of service '{date_of_service}' is not a date (use YYYY-MM-DD)"
         start, end = dt.date.fromisoformat(str(self.effective_from)), dt.date.fromisoformat(str(self.effective_to))
@@ -347,6 +347,14 @@ class Icd10cm:
                     for c in self.children(entry)]
         return CodeDetail(entry.code, entry.kind, entry.description, entry.billable, status,
                           parents, notes, seventh, children, release=self.release)
+
+    def search_index(self):
+        """The ICD-10-CM search index; it shares this code set's strings rather than copying them."""
+        from .search_index import SearchIndex
+
+        rows = np.flatnonzero(self.kinds >= 2)  # everything but chapters and blocks, in tabular order
+        return SearchIndex(self.conn, SYSTEM, [self.codes[r] for r in rows], [self.descriptions[r] for r in rows],
+                           self.billable[rows], code_shaped=lambda text: normalize.icd10cm(text).code)
 
     def excludes1_conflict(self, code: str, others: list[str]) -> str | None:
         """Why ``code`` cannot be reported with any of ``others`` (an Excludes1 note), or None."""

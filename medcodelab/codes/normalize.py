@@ -6,6 +6,7 @@ Normalising first means the lab judges the code, not the typing.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -32,6 +33,17 @@ def as_text(value: object) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return None
+
+
+def as_date(value: str | dt.date | None) -> dt.date | None:
+    """A date of service as a date; None stays None. Raises ValueError for text that is not YYYY-MM-DD."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value).strip())
 
 
 def icd10cm(value: object) -> Normalised:

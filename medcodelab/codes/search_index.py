@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import re
 import threading
+from typing import Callable
 
 import duckdb
 import numpy as np
@@ -98,16 +99,18 @@ class Analyzer:
 
 # --- build time --------------------------------------------------------------------------
 
-def write_index(conn: duckdb.DuckDBPyConnection, index_terms: dict[str, str]) -> dict[str, int]:
-    """Compute the postings for ICD-10-CM and store them (called by ``build-data``)."""
-    analyzer = Analyzer.from_database(conn)
+Doc = tuple[int, list[str], float, int]  # (row of the code, terms, field weight, length for BM25)
+
+
+def icd10cm_docs(conn: duckdb.DuckDBPyConnection, analyzer: Analyzer) -> list[Doc]:
+    """Each code's title, and its inclusion terms a little below it."""
     entries = conn.execute(
         "SELECT code, description, kind, parent_id, entry_id FROM icd10cm_entries "
         "WHERE kind NOT IN ('chapter', 'block') ORDER BY entry_id"
     ).fetchall()
     position = {row[0]: i for i, row in enumerate(entries)}
     by_entry = {row[4]: row for row in entries}
-    docs: list[tuple[int, list[str], float, int]] = []
+    docs: list[Doc] = []
     for i, (code, description, kind, parent_id, _) in enumerate(entries):
         terms = analyzer.terms(description)
         basis = terms
@@ -127,9 +130,31 @@ def write_index(conn: duckdb.DuckDBPyConnection, index_terms: dict[str, str]) ->
     ).fetchall():
         terms = analyzer.terms(text)
         docs.append((position[code], terms, INCLUSION_WEIGHT, sum(t not in NEUTRAL for t in terms) or 1))
+    return docs
 
+
+def title_docs(titles: list[str], analyzer: Analyzer) -> list[Doc]:
+    """One document per code: its title (ICD-11, CPT, HCPCS, modifiers)."""
+    docs = []
+    for i, title in enumerate(titles):
+        terms = analyzer.terms(title)
+        docs.append((i, terms, 1.0, sum(t not in NEUTRAL for t in terms) or 1))
+    return docs
+
+
+def create_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("CREATE TABLE search_docs (system VARCHAR, doc_id INTEGER, code_index INTEGER, length FLOAT)")
+    conn.execute("CREATE TABLE search_terms (system VARCHAR, term_id INTEGER, term VARCHAR)")
+    conn.execute("CREATE TABLE search_postings (system VARCHAR, term_id INTEGER, doc_id INTEGER, weight FLOAT)")
+    conn.execute("CREATE TABLE search_index_terms (system VARCHAR, phrase VARCHAR, term VARCHAR, code VARCHAR)")
+
+
+def write_index(conn: duckdb.DuckDBPyConnection, system: str, docs: list[Doc],
+                index_terms: dict[str, str] | None = None, codes: list[str] | None = None) -> dict[str, int]:
+    """Compute the BM25 postings for one code system and store them (called by ``build-data``)."""
+    analyzer = Analyzer.from_database(conn)
     lengths = np.array([d[3] for d in docs], dtype=np.float32)
-    avg = float(lengths.mean())
+    avg = float(lengths.mean()) if len(docs) else 1.0
     postings: dict[str, list[tuple[int, int]]] = {}
     for doc_id, (_, terms, _, _) in enumerate(docs):
         counts: dict[str, int] = {}
@@ -150,42 +175,50 @@ def write_index(conn: duckdb.DuckDBPyConnection, index_terms: dict[str, str]) ->
         doc_ids.append(ids)
         weights.append((idf * norm * field[ids]).astype(np.float32))
 
-    doc_frame = pd.DataFrame({"doc_id": np.arange(len(docs), dtype=np.int32),
-                              "code_index": np.array([d[0] for d in docs], dtype=np.int32),
-                              "length": lengths})
-    term_frame = pd.DataFrame({"term_id": np.arange(len(vocabulary), dtype=np.int32), "term": vocabulary})
-    posting_frame = pd.DataFrame({"term_id": np.concatenate(term_ids), "doc_id": np.concatenate(doc_ids),
-                                  "weight": np.concatenate(weights)})
-    conn.execute("CREATE TABLE search_docs AS SELECT * FROM doc_frame")
-    conn.execute("CREATE TABLE search_terms AS SELECT * FROM term_frame")
-    conn.execute("CREATE TABLE search_postings AS SELECT * FROM posting_frame ORDER BY term_id, doc_id")
+    doc_frame = pd.DataFrame({"system": system, "doc_id": np.arange(len(docs), dtype=np.int32),
+                              "code_index": np.array([d[0] for d in docs], dtype=np.int32), "length": lengths})
+    term_frame = pd.DataFrame({"system": system, "term_id": np.arange(len(vocabulary), dtype=np.int32),
+                               "term": vocabulary})
+    empty = np.array([], dtype=np.int32)
+    posting_frame = pd.DataFrame({"system": system,
+                                  "term_id": np.concatenate(term_ids) if term_ids else empty,
+                                  "doc_id": np.concatenate(doc_ids) if doc_ids else empty,
+                                  "weight": np.concatenate(weights) if weights else np.array([], dtype=np.float32)})
+    conn.execute("INSERT INTO search_docs SELECT * FROM doc_frame")
+    conn.execute("INSERT INTO search_terms SELECT * FROM term_frame")
+    conn.execute("INSERT INTO search_postings SELECT * FROM posting_frame ORDER BY term_id, doc_id")
 
     rows = []
-    for term, code in index_terms.items():
-        if code not in position:
-            raise ValueError(f"index term '{term}' points at {code}, which is not an ICD-10-CM code")
-        rows.append((analyzer.phrase(term), term, code))
-    conn.execute("CREATE TABLE search_index_terms (phrase VARCHAR, term VARCHAR, code VARCHAR)")
-    conn.executemany("INSERT INTO search_index_terms VALUES (?, ?, ?)", rows)
+    known = set(codes or [])
+    for term, code in (index_terms or {}).items():
+        if code not in known:
+            raise ValueError(f"index term '{term}' points at {code}, which is not a {system} code")
+        rows.append((system, analyzer.phrase(term), term, code))
+    if rows:
+        conn.executemany("INSERT INTO search_index_terms VALUES (?, ?, ?, ?)", rows)
     return {"documents": len(docs), "terms": len(vocabulary), "postings": int(len(posting_frame))}
 
 
 # --- query time --------------------------------------------------------------------------
 
 class SearchIndex:
-    def __init__(self, conn: duckdb.DuckDBPyConnection, code_set) -> None:
-        """``code_set``: the loaded ``Icd10cm``, whose code and title strings are shared, not copied."""
-        rows = np.flatnonzero(code_set.kinds >= 2)  # everything but chapters and blocks, in tabular order
-        self.codes: list[str] = [code_set.codes[r] for r in rows]
-        self.descriptions: list[str] = [code_set.descriptions[r] for r in rows]
-        self.billable = code_set.billable[rows]
+    def __init__(self, conn: duckdb.DuckDBPyConnection, system: str, codes: list[str], descriptions: list[str],
+                 billable: np.ndarray, code_shaped: Callable[[str], str | None] | None = None) -> None:
+        """``codes``/``descriptions``/``billable``: the system's searchable codes, in the order the
+        build indexed them (for ICD-10-CM, the loaded code set's own strings, shared, not copied).
+        ``code_shaped`` turns a query that looks like a code into its canonical form."""
+        self.system = system
+        self.codes, self.descriptions, self.billable = codes, descriptions, billable
+        self.code_shaped = code_shaped
         self.position = {code: i for i, code in enumerate(self.codes)}
-        docs = conn.execute("SELECT code_index, length FROM search_docs ORDER BY doc_id").fetchnumpy()
+        docs = conn.execute("SELECT code_index, length FROM search_docs WHERE system = ? ORDER BY doc_id",
+                            [system]).fetchnumpy()
         self.doc_code = np.asarray(docs["code_index"], dtype=np.int32)
         self.doc_length = np.asarray(docs["length"], dtype=np.float32)
         self.vocabulary: list[str] = conn.execute(
-            "SELECT term FROM search_terms ORDER BY term_id").fetchnumpy()["term"].tolist()
-        postings = conn.execute("SELECT term_id, doc_id, weight FROM search_postings ORDER BY term_id, doc_id").fetchnumpy()
+            "SELECT term FROM search_terms WHERE system = ? ORDER BY term_id", [system]).fetchnumpy()["term"].tolist()
+        postings = conn.execute("SELECT term_id, doc_id, weight FROM search_postings WHERE system = ? "
+                                "ORDER BY term_id, doc_id", [system]).fetchnumpy()
         term_ids = np.asarray(postings["term_id"])
         doc_ids = np.asarray(postings["doc_id"], dtype=np.int32)
         weights = np.asarray(postings["weight"], dtype=np.float32)
@@ -193,8 +226,8 @@ class SearchIndex:
         self.postings = {term: (doc_ids[bounds[i]:bounds[i + 1]], weights[bounds[i]:bounds[i + 1]])
                          for i, term in enumerate(self.vocabulary)}
         self.analyzer = Analyzer.from_database(conn)
-        self.index_terms = {phrase: code for phrase, code in
-                            conn.execute("SELECT phrase, code FROM search_index_terms").fetchall()}
+        self.index_terms = {phrase: code for phrase, code in conn.execute(
+            "SELECT phrase, code FROM search_index_terms WHERE system = ?", [system]).fetchall()}
         self.n_docs = len(self.doc_code)
 
     def concepts(self, query: str) -> list[list[str]]:
@@ -297,16 +330,20 @@ class SearchIndex:
         return {"code": self.codes[idx], "description": self.descriptions[idx], "billable": bool(self.billable[idx])}
 
     def _code_prefix(self, text: str, limit: int) -> list[dict] | None:
-        """A query shaped like a code (``E11.6``, ``e116``) browses the tabular from there."""
-        norm = normalize.icd10cm(text)
-        if norm.code is None or " " in text.strip():
+        """A query shaped like a code (``E11.6``, ``e116``) browses the code set from there."""
+        if self.code_shaped is None or " " in text.strip():
             return None
-        start = self.position.get(norm.code)
-        if start is None:
+        code = self.code_shaped(text)
+        if not code:
             return None
+        start = self.position.get(code)
+        compact = code.replace(".", "")
+        if start is None:  # a partial code (5A1): every code it begins, in the code set's order
+            rows = [self._row(i) for i, c in enumerate(self.codes) if c.replace(".", "").startswith(compact)]
+            return rows[:limit] or None
         rows = [self._row(start)]
         for idx in range(start + 1, len(self.codes)):
-            if len(rows) >= limit or not self.codes[idx].replace(".", "").startswith(norm.compact):
+            if len(rows) >= limit or not self.codes[idx].replace(".", "").startswith(compact):
                 break
             rows.append(self._row(idx))
         return rows
@@ -319,10 +356,9 @@ db.on_reconnect(_indexes.clear)
 
 def index(system: str = "icd10cm") -> SearchIndex:
     """The search index for ``system``, loaded on first use in this process."""
-    from . import icd10cm
+    from . import code_set
 
-    code_set = icd10cm()
     with _lock:
         if system not in _indexes:
-            _indexes[system] = SearchIndex(db.connect().cursor(), code_set)
+            _indexes[system] = code_set(system).search_index()
         return _indexes[system]

@@ -1,0 +1,296 @@
+"""The curated reference tables: the build refuses contradictions, the shipped tables are
+consistent, and CPT/HCPCS/modifier checks, lookups and searches work by date."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+import medcodelab as mcl
+from medcodelab import db
+from medcodelab.build import licensed, reference
+from medcodelab.codes.catalogue import Catalogue
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CPT = [
+    {"code": "99213", "summary": "Office visit, known patient, low-level decision making", "section": "evaluation-management",
+     "global_days": "XXX", "effective_from": "2026-01-01", "source": "s", "checked": "knowledge"},
+    {"code": "99215", "summary": "Office visit, known patient, high-level decision making", "section": "evaluation-management",
+     "global_days": "XXX", "effective_from": "2026-01-01", "source": "s", "checked": "knowledge"},
+    {"code": "99417", "summary": "Extra 15 minutes of prolonged office visit time", "section": "evaluation-management",
+     "global_days": "ZZZ", "add_on": True, "primary_codes": ["99215"], "effective_from": "2026-01-01",
+     "source": "s", "checked": "knowledge"},
+    {"code": "0001U", "summary": "A retired lab test, for the date rule", "section": "pathology-laboratory",
+     "global_days": "XXX", "effective_from": "2017-01-01", "effective_to": "2025-12-31", "source": "s",
+     "checked": "knowledge"},
+]
+
+
+def load(tmp_path, monkeypatch, files: dict[str, dict]):
+    check = mcl.codes.icd10cm().check  # the built ICD-10-CM, opened before the data folder moves
+    folder = tmp_path / "reference"
+    folder.mkdir(exist_ok=True)
+    for name, content in files.items():
+        (folder / name).write_text(yaml.safe_dump(content), encoding="utf-8")
+    monkeypatch.setenv("MEDCODELAB_DATA_DIR", str(tmp_path))
+    conn = duckdb.connect()
+    conn.execute("CREATE TABLE code_systems (system VARCHAR, name VARCHAR, release VARCHAR, effective_from DATE, "
+                 "effective_to DATE, source_id VARCHAR)")
+    counts = reference.build_into(conn, check)
+    return conn, counts
+
+
+def problems(tmp_path, monkeypatch, files) -> list[str]:
+    with pytest.raises(reference.InvalidReference) as caught:
+        load(tmp_path, monkeypatch, files)
+    return caught.value.problems
+
+
+# --- the build refuses contradictions, listing every one ---------------------------------------
+
+def test_every_problem_is_listed_not_just_the_first(tmp_path, monkeypatch):
+    found = problems(tmp_path, monkeypatch, {
+        "cpt.yaml": {"codes": CPT + [
+            {"code": "1234", "summary": "x", "section": "surgery", "global_days": "000", "source": "s", "checked": "k"},
+            {"code": "99213", "summary": "again", "section": "evaluation-management", "global_days": "XXX",
+             "source": "s", "checked": "k"},
+            {"code": "99999", "summary": "no source", "section": "medicine", "global_days": "XXX"},
+            {"code": "99358", "summary": "an add-on", "section": "evaluation-management", "global_days": "ZZZ",
+             "add_on": True, "primary_codes": ["99205"], "source": "s", "checked": "k"},
+            {"code": "10060", "summary": "bad section", "section": "surgical", "global_days": "10", "source": "s",
+             "checked": "k"}]},
+        "ncci_ptp.yaml": {"pairs": [
+            {"column1": "99215", "column2": "99213", "modifier_indicator": 0, "rationale": "r", "source": "s", "checked": "k"},
+            {"column1": "99213", "column2": "99215", "modifier_indicator": 2, "rationale": "r", "source": "s", "checked": "k"},
+            {"column1": "99213", "column2": "99213", "modifier_indicator": 1, "rationale": "r", "source": "s", "checked": "k"}]},
+        "mue.yaml": {"limits": [{"code": "99213", "value": 0, "mai": 4, "rationale": "r", "source": "s", "checked": "k"}]},
+        "coverage.yaml": {"rules": [{"id": "r1", "name": "n", "services": ["99213", "80061"], "basis": "b",
+                                     "covered_diagnoses": ["E78.5", "E11"], "source": "s", "checked": "k"}]},
+        "india.yaml": {"packages": [{"code": "P1", "name": "n", "specialty": "s"}]},
+    })
+    text = "\n".join(found)
+    for expected in ["'1234' is not shaped like a cpt code", "99213 is listed twice", "missing source, checked",
+                     "names primary 99205, which is not in the CPT or HCPCS table", "section must be one of",
+                     "global_days must be one of", "modifier_indicator must be 0, 1 or 9",
+                     "99213/99215 is also listed the other way round", "a code cannot be paired with itself",
+                     "MUE value must be a whole number above 0", "MAI must be 1, 2 or 3",
+                     "service 80061 is not in the CPT or HCPCS table",
+                     "covered diagnosis E11 is not a billable ICD-10-CM code", "packages are illustrative"]:
+        assert expected in text, f"missing: {expected}\n{text}"
+
+
+def test_a_drug_code_needs_its_billing_unit(tmp_path, monkeypatch):
+    found = problems(tmp_path, monkeypatch, {"hcpcs.yaml": {"codes": [
+        {"code": "J1100", "description": "dexamethasone injection", "category": "J", "source": "s", "checked": "k"}]}})
+    assert any("needs its billing unit" in p for p in found)
+
+
+def test_the_build_stops_on_a_bad_table_and_keeps_the_old_database(tmp_path, monkeypatch):
+    from medcodelab.build import database
+
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data, ignore=shutil.ignore_patterns("build", "licensed"))
+    (data / "reference" / "mue.yaml").write_text(yaml.safe_dump({"limits": [
+        {"code": "99213", "value": -1, "mai": 1, "rationale": "r", "source": "s", "checked": "k"}]}))
+    monkeypatch.setenv("MEDCODELAB_DATA_DIR", str(data))
+    target = tmp_path / "out.duckdb"
+    target.write_text("the previous build")
+    with pytest.raises(database.BuildError, match="MUE value must be a whole number above 0"):
+        database.build(target, force=True, progress=lambda m: None)
+    assert target.read_text() == "the previous build"
+    assert not list(tmp_path.glob(".out.duckdb*"))
+
+
+# --- catalogue checks: shape, membership, dates ------------------------------------------------
+
+@pytest.fixture
+def cpt(tmp_path, monkeypatch):
+    conn, counts = load(tmp_path, monkeypatch, {"cpt.yaml": {"codes": CPT}})
+    assert counts["cpt"] == 4
+    return Catalogue(conn, "cpt")
+
+
+def test_cpt_check_by_shape_membership_and_date(cpt):
+    assert cpt.check("99213")["status"] == "billable"
+    assert cpt.check(" 99213 ", on="2026-03-01")["message"] == "99213 is a valid CPT code on 2026-03-01"
+    assert "not shaped like a CPT code" in cpt.check("9921")["message"]
+    assert "not shaped like a CPT code" in cpt.check("J1100")["message"]
+    missing = cpt.check("99499")
+    assert missing["status"] == "invalid" and "not in the lab's CPT teaching set" in missing["message"]
+    assert "not the complete code set" in missing["message"]  # never claims the code does not exist
+    retired = cpt.check("0001U", on="2026-02-01")
+    assert retired["status"] == "invalid" and "deleted" in retired["message"] and "2025-12-31" in retired["message"]
+    assert cpt.check("0001U", on="2025-06-01")["status"] == "billable"
+    assert cpt.check("99213", on="2025-12-31")["status"] == "invalid"  # before effective_from
+    assert "not a date" in cpt.check("99213", on="someday")["message"]
+    assert "add-on" in cpt.check("99417")["message"]
+
+
+@pytest.mark.parametrize("value", [None, 99213, "", "   ", "-", "9" * 300, "\x00", ["99213"]])
+def test_catalogue_check_never_raises(cpt, value):
+    assert cpt.check(value)["status"] == "invalid"
+
+
+def test_lookup_shows_rules_and_never_ama_text(cpt):
+    detail = cpt.lookup("99417")
+    assert detail.rules["reported_with"] == "99215"
+    assert "American Medical Association" in detail.as_text() and detail.official_descriptor is None
+    assert cpt.lookup("12345") is None and cpt.lookup(None) is None
+
+
+# --- the shipped tables ----------------------------------------------------------------------
+
+def table(name: str) -> list[tuple]:
+    return db.cursor().execute(f"SELECT * FROM {name}").fetchall()
+
+
+def test_the_shipped_tables_are_loaded_and_sourced():
+    cur = db.cursor()
+    counts = dict(cur.execute("SELECT system, count(*) FROM catalogue GROUP BY system").fetchall())
+    assert counts.get("cpt", 0) >= 80 and counts.get("hcpcs", 0) >= 40 and counts.get("modifier", 0) >= 30
+    for name in ("ncci_ptp", "mue", "coverage_rules", "place_of_service", "group_codes", "carc", "rarc",
+                 "payer_types", "india_packages", "snomed_sample", "loinc_sample", "crosswalk"):
+        assert cur.execute(f"SELECT count(*) FROM {name}").fetchone()[0] > 0, name
+    unsourced = cur.execute("SELECT system, code FROM catalogue WHERE coalesce(source, '') = '' "
+                            "OR coalesce(checked, '') = ''").fetchall()
+    assert unsourced == []
+    assert set(mcl.systems()) == {"icd10cm", "icd11", "cpt", "hcpcs", "modifier"}
+
+
+def test_cpt_summaries_are_short_plain_lines():
+    for code, summary in db.cursor().execute(
+            "SELECT code, description FROM catalogue WHERE system = 'cpt' AND checked <> 'licensed'").fetchall():
+        assert 2 <= len(summary.split()) <= 25, code
+        assert not summary.isupper(), code  # not a pasted all-capitals descriptor
+
+
+def test_shipped_rules_agree_with_each_other():
+    cur = db.cursor()
+    procedure = {c for (c,) in cur.execute("SELECT code FROM catalogue WHERE system IN ('cpt', 'hcpcs')").fetchall()}
+    both_ways = cur.execute("SELECT a.column1, a.column2 FROM ncci_ptp a JOIN ncci_ptp b "
+                            "ON a.column1 = b.column2 AND a.column2 = b.column1").fetchall()
+    assert both_ways == []
+    for one, two, indicator in cur.execute("SELECT column1, column2, modifier_indicator FROM ncci_ptp").fetchall():
+        assert {one, two} <= procedure and int(indicator) in (0, 1, 9)
+    for code, value, mai in cur.execute("SELECT code, value, mai FROM mue").fetchall():
+        assert code in procedure and int(value) > 0 and int(mai) in (1, 2, 3)
+    for (code,) in cur.execute("SELECT code FROM coverage_services").fetchall():
+        assert code in procedure
+    check = mcl.codes.icd10cm().check
+    for low, high in cur.execute("SELECT low, high FROM coverage_diagnoses").fetchall():
+        assert check(low)["status"] == check(high)["status"] == "billable", (low, high)
+        assert low <= high
+
+
+CATALOGUE_SEARCHES = [  # (system, query, expected in the top 10), also run by `make bench`
+    ("cpt", "office visit established patient", "99213"),
+    ("cpt", "colonoscopy biopsy", "45380"),
+    ("cpt", "colonoscopy snare", "45385"),
+    ("cpt", "chest x-ray", "71045"),
+    ("hcpcs", "administration influenza vaccine", "G0008"),
+    ("hcpcs", "dexamethasone injection", "J1100"),
+    ("modifier", "left side", "LT"),
+    ("modifier", "significant separately identifiable evaluation", "25"),
+    ("modifier", "distinct procedural service", "59"),
+]
+
+
+@pytest.mark.parametrize("system, query, expected", CATALOGUE_SEARCHES)
+def test_search_each_catalogue(system, query, expected):
+    rows = mcl.search(query, system=system, limit=10)
+    assert expected in [r["code"] for r in rows], rows
+
+
+def test_modifier_and_hcpcs_checks():
+    assert mcl.check("-25", system="modifier")["code"] == "25"
+    assert mcl.check("lt", system="modifier")["status"] == "billable"
+    assert mcl.check("25", system="hcpcs")["status"] == "invalid"
+    j = db.cursor().execute("SELECT code, details FROM catalogue WHERE system = 'hcpcs' AND code LIKE 'J%' "
+                            "LIMIT 1").fetchone()
+    assert json.loads(j[1])["unit"], j
+
+
+# --- sources and the CLI ------------------------------------------------------------------------
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "medcodelab.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+def test_sources_names_every_table_and_its_licence():
+    out = cli("sources", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert all({"table", "source", "version", "license", "rows"} <= set(r) for r in rows)
+    by_table = {r["table"]: r for r in rows if r["table"]}
+    assert "CC BY-ND 3.0 IGO" in by_table["icd11_entries"]["license"] and by_table["icd11_entries"]["rows"] > 33000
+    assert "no AMA descriptor text" in by_table["cpt_codes"]["license"]
+    for table in ("icd10cm_entries", "cases", "hcpcs_codes", "modifiers", "ncci_ptp", "mue", "coverage_rules",
+                  "place_of_service", "group_codes", "carc", "rarc", "payer_types", "india_packages",
+                  "snomed_sample", "loinc_sample", "crosswalk", "cpt_addon_primaries"):
+        assert by_table[table]["rows"] > 0, table
+        assert by_table[table]["rows"] == db.cursor().execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    assert "SNOMED" in by_table["snomed_sample"]["license"] and "LOINC" in by_table["loinc_sample"]["license"]
+    assert any(r["table"] is None and "Guidelines" in r["source"] for r in rows)  # cited, stores no table
+    text = cli("sources").stdout
+    assert "who-icd11-mms" in text and "icd11_entries:" in text
+    assert "sources()" in repr(mcl.welcome())
+
+
+def test_cli_systems_and_bad_system():
+    assert cli("check", "--system", "icd11", "5A11").returncode == 0
+    bad = cli("check", "--system", "icd9", "250.00")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    lookup = cli("lookup", "--system", "icd11", "5A11")
+    assert "CC BY-ND 3.0 IGO" in lookup.stdout
+
+
+# --- a site's licensed CPT file ---------------------------------------------------------------
+
+def test_parse_accepts_the_usual_layouts():
+    text = ("CODE\tDESCRIPTOR\n99213\tFAKE descriptor one\n"
+            "99214|FAKE two\n\"99215\",\"FAKE, three\"\n99417   FAKE four\n99417\tcontinued\nnot a line\n")
+    parsed, skipped = licensed.parse(text)
+    assert parsed == {"99213": "FAKE descriptor one", "99214": "FAKE two", "99215": "FAKE, three",
+                      "99417": "FAKE four continued"}
+    assert skipped == 2
+
+
+def test_import_cpt_is_kept_out_of_git_and_used_by_the_build(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data, ignore=shutil.ignore_patterns("build", "licensed"))
+    env = {**__import__("os").environ, "MEDCODELAB_DATA_DIR": str(data), "MEDCODELAB_DB": str(tmp_path / "l.duckdb")}
+    source = tmp_path / "LONGULT.txt"  # made-up text standing in for a licensed file; no AMA words
+    source.write_text("99213\tTEST-ONLY descriptor for an office visit\n98765\tTEST-ONLY code the lab does not teach\n")
+    bad = cli("import-cpt", str(tmp_path / "missing.txt"), env=env)
+    assert bad.returncode == 1 and "nothing imported" in bad.stderr
+    empty = tmp_path / "empty.txt"
+    empty.write_text("nothing useful here\n")
+    assert "no line of empty.txt" in cli("import-cpt", str(empty), env=env).stderr
+    done = cli("import-cpt", str(source), env=env)
+    assert done.returncode == 0, done.stderr
+    assert "imported 2 CPT descriptors" in done.stdout
+    stored = data / "licensed" / "cpt_descriptors.tsv"
+    assert stored.exists()
+    ignored = subprocess.run(["git", "check-ignore", "-q", "data/licensed/cpt_descriptors.tsv"], cwd=ROOT)
+    assert ignored.returncode == 0  # the path is git-ignored in the repository
+    looked = json.loads(cli("lookup", "--system", "cpt", "99213", "--json", env=env).stdout)
+    assert looked["official_descriptor"] == looked["description"] == "TEST-ONLY descriptor for an office visit"
+    ours = db.cursor().execute("SELECT description FROM catalogue WHERE code = '99213'").fetchone()[0]
+    assert looked["details"]["lab_summary"] == ours  # the lab's own summary stays beside it
+    assert json.loads(cli("check", "--system", "cpt", "99213", "--json", env=env).stdout)["description"] == \
+        "TEST-ONLY descriptor for an office visit"
+    extra = json.loads(cli("check", "--system", "cpt", "98765", "--json", env=env).stdout)
+    assert extra["status"] == "billable" and extra["description"].startswith("TEST-ONLY")
+    found = json.loads(cli("search", "--system", "cpt", "TEST-ONLY code", "--json", env=env).stdout)
+    assert found and found[0]["code"] == "98765"
+    listed = json.loads(cli("sources", "--json", env=env).stdout)
+    assert any(r["table"] == "cpt_licensed" and r["rows"] == 2 and "never redistributed" in r["license"] for r in listed)
