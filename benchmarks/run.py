@@ -10,6 +10,8 @@ the project's design budgets. Results also go to ``benchmarks/results/latest.jso
     kernel with library + data   <= 350 MB RSS             baseline: python + duckdb/pandas/ipywidgets
     course notebooks executed    <= 5 min                  baseline: a one-cell notebook
     autograde 40 submissions     >= 4x faster than stock   baseline: stock nbgrader autograde, same run
+    RCM dataset, large scale     <= 60 s and <= 2 GB peak  baseline: 1M random rows into DuckDB
+    RCM KPI queries, large       <= 1 s each (slowest)     baseline: count(*) over the claim lines
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -178,20 +181,76 @@ def bench_autograde() -> dict:
                       f"scores {'agree' if agree else 'DISAGREE: ' + str(result['disagreements'])}")}
 
 
+_RCM_CHILD = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+if sys.argv[1] == "baseline":
+    import duckdb, numpy as np, pandas as pd
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"a": rng.integers(0, 10**6, 10**6), "b": rng.random(10**6),
+                          "c": np.asarray(["x", "y"], dtype=object)[rng.integers(0, 2, 10**6)]})
+    with duckdb.connect(sys.argv[2]) as conn:
+        conn.execute("CREATE TABLE t AS SELECT * FROM frame")
+else:
+    from medcodelab import rcm
+    rcm.generate(sys.argv[2], "large", 1)
+print(json.dumps({"seconds": time.perf_counter() - t0,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _rcm_child(mode: str, out: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", _RCM_CHILD, mode, out], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_rcm() -> list[dict]:
+    import duckdb
+
+    from medcodelab.rcm import kpi
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = _rcm_child("baseline", f"{tmp}/baseline.duckdb")
+        large = _rcm_child("large", f"{tmp}/rcm.duckdb")
+        with duckdb.connect(f"{tmp}/rcm.duckdb", read_only=True) as conn:
+            lines = conn.execute("SELECT count(*) FROM claim_lines").fetchone()[0]
+            t0 = time.perf_counter()
+            conn.execute("SELECT count(*), sum(units) FROM claim_lines").fetchall()
+            count_s = time.perf_counter() - t0
+            kpi_times = {}
+            for name in kpi.QUERIES:
+                t0 = time.perf_counter()
+                kpi.kpi(conn, name)
+                kpi_times[name] = time.perf_counter() - t0
+    slowest = max(kpi_times, key=kpi_times.get)
+    ok = large["seconds"] <= 60 and large["peak_mb"] <= 2048 and lines >= 1_000_000
+    return [
+        {"name": "RCM dataset, large scale", "value": large["seconds"], "unit": "s", "baseline": base["seconds"],
+         "baseline_name": "1M random rows into DuckDB", "budget": 60.0, "ok": ok,
+         "extra": f"  {lines:,} claim lines; peak {large['peak_mb']:.0f} MB (budget 2048 MB, baseline {base['peak_mb']:.0f} MB)"},
+        {"name": "RCM KPI queries, large (slowest)", "value": kpi_times[slowest], "unit": "s", "baseline": count_s,
+         "baseline_name": "count(*) over the claim lines", "budget": 1.0, "ok": kpi_times[slowest] <= 1.0,
+         "extra": "  " + ", ".join(f"{k} {v:.2f} s" for k, v in kpi_times.items())},
+    ]
+
+
 def main() -> int:
     from medcodelab.build import database
 
     database.build(progress=lambda m: None)
     results = []
-    for bench in (bench_build, bench_search, bench_search_systems, bench_kernel_memory, bench_notebooks, bench_autograde):
-        result = bench()
-        result["ratio"] = result["value"] / result["baseline"] if result["baseline"] else None
-        results.append(result)
-        extra = (f"  top-10 hit rate {result['hit_rate']:.0%} (baseline {result['baseline_hit_rate']:.0%})"
-                 if "hit_rate" in result else result.get("extra", ""))
-        print(f"{'ok  ' if result['ok'] else 'OVER'} {result['name']:40} {result['value']:9.2f} {result['unit']:3} "
-              f"budget {result['budget']:g} {result['unit']}; baseline ({result['baseline_name']}) "
-              f"{result['baseline']:.2f} {result['unit']}, ratio {result['ratio']:.2f}{extra}", flush=True)
+    benches = (bench_build, bench_search, bench_search_systems, bench_kernel_memory, bench_notebooks,
+               bench_autograde, bench_rcm)
+    for bench in benches:
+        outcome = bench()
+        for result in outcome if isinstance(outcome, list) else [outcome]:
+            result["ratio"] = result["value"] / result["baseline"] if result["baseline"] else None
+            results.append(result)
+            extra = (f"  top-10 hit rate {result['hit_rate']:.0%} (baseline {result['baseline_hit_rate']:.0%})"
+                     if "hit_rate" in result else result.get("extra", ""))
+            print(f"{'ok  ' if result['ok'] else 'OVER'} {result['name']:40} {result['value']:9.2f} {result['unit']:3} "
+                  f"budget {result['budget']:g} {result['unit']}; baseline ({result['baseline_name']}) "
+                  f"{result['baseline']:.2f} {result['unit']}, ratio {result['ratio']:.2f}{extra}", flush=True)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%S"),

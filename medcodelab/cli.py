@@ -20,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import db
+from . import db, paths
 
 SYSTEM_CHOICES = ["icd10cm", "icd11", "cpt", "hcpcs", "modifier"]
 
@@ -168,6 +168,29 @@ def cmd_cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate_rcm(args: argparse.Namespace) -> int:
+    from . import rcm
+
+    out = Path(args.out) if args.out else paths.build_dir() / f"rcm-{args.scale}.duckdb"
+    say = (lambda message: None) if args.json else (lambda message: print(message, file=sys.stderr))
+    try:
+        summary = rcm.generate(out, args.scale, args.seed, progress=say)
+    except rcm.GenerateError as exc:
+        print(f"generate-rcm: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"generate-rcm: cannot write {out}: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json(summary)
+        return 0
+    tables = summary["tables"]
+    print(f"wrote {summary['out']} in {summary['seconds']} s: {tables['claims']:,} claims, "
+          f"{tables['claim_lines']:,} lines, {tables['denials']:,} denied lines, {tables['appeals']:,} appeals "
+          f"(as of {summary['as_of']})")
+    return 0
+
+
 def cmd_offline_lab(args: argparse.Namespace) -> int:
     """JupyterLab settings for a lab that works offline: no news feed prompt, no update check."""
     folder = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings"
@@ -225,6 +248,14 @@ def parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("offline-lab", help="JupyterLab settings for offline use (no news, no update checks)")
     p.set_defaults(run=cmd_offline_lab)
+
+    p = verbs.add_parser("generate-rcm", help="write a seeded claims history (claims, remits, denials, AR) to DuckDB")
+    p.add_argument("--scale", choices=["small", "default", "large"], default="default",
+                   help="small: 3,000 encounters (seconds); default: 50,000; large: 720,000 (over 1M claim lines)")
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives identical tables (default 0)")
+    p.add_argument("--out", help="the DuckDB file to write (default data/build/rcm-SCALE.duckdb)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary instead of progress")
+    p.set_defaults(run=cmd_generate_rcm)
 
     p = verbs.add_parser("cases", help="list practice encounters")
     p.add_argument("--topic")

@@ -12,12 +12,12 @@ import hashlib
 import random
 from dataclasses import dataclass
 
-_GIVEN_F = ["Avery", "Bryn", "Calla", "Dara", "Elin", "Fenna", "Greta", "Hollis", "Ines", "Juno",
+GIVEN_F = ["Avery", "Bryn", "Calla", "Dara", "Elin", "Fenna", "Greta", "Hollis", "Ines", "Juno",
             "Kaia", "Liora", "Mira", "Nell", "Orla", "Pia", "Quinn", "Rhea", "Saoirse", "Tova"]
-_GIVEN_M = ["Arlo", "Bram", "Cato", "Dax", "Emrys", "Finn", "Gus", "Hale", "Ivo", "Jory",
+GIVEN_M = ["Arlo", "Bram", "Cato", "Dax", "Emrys", "Finn", "Gus", "Hale", "Ivo", "Jory",
             "Kit", "Lars", "Milo", "Nico", "Otto", "Pax", "Rafe", "Soren", "Tobin", "Wren"]
 # invented surnames, chosen to read as names but to belong to nobody in particular
-_SURNAMES = ["Testwood", "Samplefield", "Mockridge", "Fauxley", "Dummington", "Placeholt",
+SURNAMES = ["Testwood", "Samplefield", "Mockridge", "Fauxley", "Dummington", "Placeholt",
              "Synthbury", "Fictor", "Proxmire", "Trialdale", "Demova", "Exemplar", "Casebrook",
              "Simmonsby", "Lorenwick", "Nullsworth", "Quibbleton", "Vantacre", "Wibbleford", "Zedmore"]
 
@@ -38,8 +38,8 @@ class Patient:
 def synthetic_patient(case_id: str, sex: str, age: int, date_of_service: dt.date) -> Patient:
     seed = int.from_bytes(hashlib.sha256(f"medcodelab:{case_id}".encode()).digest()[:8], "big")
     rng = random.Random(seed)
-    given = rng.choice(_GIVEN_F if sex == "F" else _GIVEN_M)
-    surname = rng.choice(_SURNAMES)
+    given = rng.choice(GIVEN_F if sex == "F" else GIVEN_M)
+    surname = rng.choice(SURNAMES)
     mrn = f"SYN-{rng.randrange(10**6):06d}"
     # a birthday that makes the stated age true on the date of service
     days_after_birthday = rng.randrange(365)

@@ -1,0 +1,6 @@
+"""Revenue-cycle data: a seeded claims history decided by the lab's payer rules, and its KPIs."""
+
+from .generate import SCALES, GenerateError, generate
+from .kpi import kpis
+
+__all__ = ["SCALES", "GenerateError", "generate", "kpis"]
