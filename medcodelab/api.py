@@ -122,9 +122,11 @@ def case(case_id: str) -> Encounter:
     return found
 
 
-def cases(topic: str | None = None) -> pd.DataFrame:
-    """The practice encounters as a table (optionally only those tagged ``topic``)."""
-    return pd.DataFrame(store.list_practice(db.cursor(), topic))
+def cases(topic: str | None = None, specialty: str | None = None, difficulty: int | None = None) -> pd.DataFrame:
+    """The practice encounters as a table, optionally only those tagged ``topic``, of one
+    ``specialty`` or at one ``difficulty`` (1-3)."""
+    return pd.DataFrame(store.list_practice(db.cursor(), topic, specialty, difficulty),
+                        columns=["case_id", "title", "setting", "difficulty", "topics", "specialty", "template"])
 
 
 def score(answer: object, encounter: Encounter | str) -> Score:

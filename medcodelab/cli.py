@@ -126,8 +126,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .cases import model
 
     if args.files:
+        from .cases import template
+
+        chosen = []
         try:
-            chosen = [model.load_file(Path(f)) for f in args.files]
+            for name in args.files:
+                path = Path(name)
+                if model.TEMPLATES_DIR in path.parts[:-1]:
+                    variants = template.load_file(path)
+                    print(f"{path}: template {variants[0].template}, {len(variants)} variant(s)")
+                    chosen += variants
+                else:
+                    chosen.append(model.load_file(path))
         except (model.CaseError, OSError) as exc:
             print(exc)
             return 1
@@ -155,9 +165,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
+    if args.summary:
+        from .cases import model, store
+
+        try:
+            summary = store.summary(*store.load_all())
+        except model.CaseError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        if args.json:
+            _print_json(summary)
+            return 0
+        print(f"{summary['templates']} templates giving {summary['variants']} variants; "
+              f"{summary['hand_written']} hand-written cases; {summary['practice']} practice and "
+              f"{summary['assessment']} assessment encounters in all")
+        for title, key in (("by specialty", "by_specialty"), ("by setting", "by_setting")):
+            print(f"{title}:")
+            for name, counts in summary[key].items():
+                print(f"  {name:22} {counts['templates']:4} templates {counts['encounters']:6} encounters")
+        return 0
     from .api import cases
 
-    frame = cases(args.topic)
+    frame = cases(args.topic, specialty=args.specialty, difficulty=args.difficulty)
     if args.json:
         _print_json(frame.to_dict(orient="records"))
         return 0
@@ -257,8 +286,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON summary instead of progress")
     p.set_defaults(run=cmd_generate_rcm)
 
-    p = verbs.add_parser("cases", help="list practice encounters")
-    p.add_argument("--topic")
+    p = verbs.add_parser("cases", help="list practice encounters, or count the whole bank (--summary)")
+    p.add_argument("--topic", help="only encounters tagged with this topic")
+    p.add_argument("--specialty", help="only this specialty (e.g. cardiology)")
+    p.add_argument("--difficulty", type=int, choices=[1, 2, 3])
+    p.add_argument("--summary", action="store_true",
+                   help="count templates, variants and hand-written cases by specialty and setting, "
+                        "from the case folders (practice and assessment; no keys are shown)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_cases)
     return top

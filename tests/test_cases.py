@@ -30,12 +30,29 @@ def test_the_bank_is_big_and_varied_enough(bank):
     everything = practice + assessment
     assert len(everything) >= 40 and len(assessment) >= 10
     settings = {c.setting for c in everything}
-    assert {"office", "ed", "inpatient", "telehealth"} <= settings
+    assert {"office", "ed", "inpatient", "telehealth", "outpatient-hospital"} <= settings
     for case in everything:
         assert len(case.note) > 200, f"{case.case_id}: the note is too thin to code from"
         assert paths.PROJECT_ROOT / ("data/cases" if case.use == "practice" else "autograder/cases") \
             in case.source.parents, case.source
-        assert case.source.stem == case.case_id
+        if not case.template:
+            assert case.source.stem == case.case_id
+    # the bar: >= 150 templates across >= 12 specialties giving >= 1,500 distinct variants
+    variants = [c for c in everything if c.template]
+    templates = {c.template for c in variants}
+    assert len(templates) >= 150, len(templates)
+    assert len(variants) >= 1500, len(variants)
+    assert len({(c.note, repr(c.diagnoses), repr(c.procedures)) for c in variants}) == len(variants)
+    required = {"primary-care", "cardiology", "endocrinology", "pulmonology", "orthopaedics", "obstetrics",
+                "paediatrics", "emergency", "general-surgery", "radiology", "oncology", "behavioural-health",
+                "inpatient-medicine"}
+    assert required <= {c.specialty for c in variants}
+    assert {1, 2, 3} <= {c.difficulty for c in variants}
+    for case in variants:
+        assert case.topics and case.tags.get("guideline") and case.tags.get("cpc_domain"), case.case_id
+    assert sum(1 for c in variants if c.procedures) >= 500
+    assert sum(1 for c in variants if any(line.mdm for line in c.procedures)) >= 200
+    assert sum(1 for c in variants if c.region == "india") >= 50
 
 
 def test_patients_are_synthetic_and_stable(bank):

@@ -26,6 +26,18 @@ SETTINGS = {
 INPATIENT = {"inpatient"}
 USES = {"practice", "assessment"}
 NOTE_KINDS = {"excludes1", "code_first", "use_additional"}
+REGIONS = {"us": "United States (ICD-10-CM, CPT/HCPCS)", "india": "India (ICD-11 alongside ICD-10; NHCX)"}
+SPECIALTIES = (
+    "primary-care", "cardiology", "endocrinology", "pulmonology", "orthopaedics", "obstetrics",
+    "paediatrics", "emergency", "general-surgery", "radiology", "oncology", "behavioural-health",
+    "inpatient-medicine", "dermatology", "gastroenterology", "urology", "neurology", "ophthalmology",
+)
+TAG_FIELDS = ("guideline", "chapter", "cpc_domain")
+# Medical decision making (AMA 2021+ office/outpatient and 2023+ other E/M): the level of each element,
+# and the overall level is the one met or exceeded by two of the three elements.
+MDM_ELEMENT_LEVELS = {"minimal": 0, "none": 0, "straightforward": 0, "low": 1, "limited": 1,
+                      "moderate": 2, "high": 3, "extensive": 3}
+MDM_LEVELS = ("straightforward", "low", "moderate", "high")
 
 
 class CaseError(ValueError):
@@ -39,6 +51,41 @@ class KeyCode:
     guideline: str = ""
     also_accept: tuple[str, ...] = ()
     optional: bool = False  # correct if reported, not required (e.g. external cause codes)
+    icd11: str = ""  # the ICD-11 MMS code (or postcoordinated cluster) for India-market cases
+
+
+@dataclass(frozen=True)
+class Mdm:
+    """Medical decision making behind an E/M level: each element's level and the reason for it."""
+
+    problems: tuple[str, str]  # (level, why)
+    data: tuple[str, str]
+    risk: tuple[str, str]
+
+    @property
+    def level(self) -> str:
+        """Two of three elements must meet or exceed a level: the second-highest element decides."""
+        ranks = sorted((MDM_ELEMENT_LEVELS[e[0]] for e in (self.problems, self.data, self.risk)), reverse=True)
+        return MDM_LEVELS[ranks[1]]
+
+    def as_dict(self) -> dict:
+        return {"problems": list(self.problems), "data": list(self.data), "risk": list(self.risk),
+                "level": self.level}
+
+
+@dataclass(frozen=True)
+class ProcedureLine:
+    """One claim line of the key: a CPT or HCPCS code with modifiers, units and diagnosis pointers."""
+
+    code: str
+    rationale: str
+    modifiers: tuple[str, ...] = ()
+    units: int = 1
+    pointers: tuple[int, ...] = (1,)
+    guideline: str = ""
+    exceeds_mue: bool = False  # the case is about units beyond the MUE (documented medical necessity)
+    mdm: Mdm | None = None  # for an E/M level chosen by medical decision making
+    minutes: int | None = None  # for an E/M level chosen by total time on the date
 
 
 @dataclass(frozen=True)
@@ -66,6 +113,11 @@ class Encounter:
     note: str
     diagnoses: list[KeyCode]
     acknowledged: list[Acknowledged] = field(default_factory=list)
+    procedures: list[ProcedureLine] = field(default_factory=list)
+    specialty: str = ""
+    region: str = "us"
+    tags: dict = field(default_factory=dict)  # guideline, chapter, cpc_domain
+    template: str = ""  # the template a variant was generated from ("" for a hand-written case)
     source: Path | None = None
 
     @property
@@ -97,9 +149,64 @@ class Encounter:
 
 
 _CASE_FIELDS = {"id", "title", "use", "setting", "date_of_service", "patient", "payer",
-                "difficulty", "topics", "note", "key"}
-_KEY_FIELDS = {"diagnoses", "acknowledged"}
-_DX_FIELDS = {"code", "rationale", "guideline", "also_accept", "optional"}
+                "difficulty", "topics", "note", "key", "specialty", "region", "tags", "template"}
+_KEY_FIELDS = {"diagnoses", "acknowledged", "procedures"}
+_DX_FIELDS = {"code", "rationale", "guideline", "also_accept", "optional", "icd11"}
+_PROC_FIELDS = {"code", "rationale", "guideline", "modifiers", "units", "pointers", "exceeds_mue", "mdm",
+                "minutes"}
+
+
+def _mdm(raw, spot: str) -> Mdm:
+    if not isinstance(raw, dict) or set(raw) != {"problems", "data", "risk"}:
+        raise CaseError(f"{spot}: mdm needs exactly problems, data and risk, each 'level: why'")
+    parts = []
+    for element in ("problems", "data", "risk"):
+        text = str(raw[element] or "")
+        level, _, why = text.partition(":")
+        level = level.strip().lower()
+        if level not in MDM_ELEMENT_LEVELS or not why.strip():
+            raise CaseError(f"{spot}: mdm.{element} must read 'level: why' with level one of "
+                            f"{', '.join(MDM_ELEMENT_LEVELS)} (got {text!r})")
+        parts.append((level, why.strip()))
+    return Mdm(*parts)
+
+
+def _int(value, spot: str, name: str, low: int, high: int) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise CaseError(f"{spot}: {name} must be a whole number {low}-{high} (got {value!r})")
+    return value
+
+
+def _procedure(item, spot: str) -> ProcedureLine:
+    if not isinstance(item, dict):
+        raise CaseError(f"{spot}: expected code, modifiers, units, pointers, rationale")
+    _unknown(item, _PROC_FIELDS, spot)
+    modifiers = item.get("modifiers") or []
+    if isinstance(modifiers, str):
+        modifiers = modifiers.split()
+    if not isinstance(modifiers, list):
+        raise CaseError(f"{spot}: modifiers must be a list")
+    modifiers = [str(m).strip().upper() for m in modifiers if str(m).strip()]
+    pointers = item.get("pointers", [1])
+    if isinstance(pointers, (int, str)):
+        pointers = [p for p in str(pointers).replace(",", " ").split()]
+    if not isinstance(pointers, list) or not pointers:
+        raise CaseError(f"{spot}: pointers must list the diagnosis lines (1 = first) this line is for")
+    pointers = [_int(p, spot, "a pointer", 1, 12) for p in pointers]
+    exceeds = item.get("exceeds_mue", False)
+    if not isinstance(exceeds, bool):
+        raise CaseError(f"{spot}: exceeds_mue must be true or false")
+    minutes = item.get("minutes")
+    return ProcedureLine(
+        code=str(_require(item, "code", spot)).strip().upper(),
+        rationale=str(_require(item, "rationale", spot)).strip(),
+        modifiers=tuple(modifiers), units=_int(item.get("units", 1), spot, "units", 1, 999),
+        pointers=tuple(pointers), guideline=str(item.get("guideline") or "").strip(), exceeds_mue=exceeds,
+        mdm=_mdm(item["mdm"], spot) if item.get("mdm") is not None else None,
+        minutes=_int(minutes, spot, "minutes", 1, 1440) if minutes is not None else None,
+    )
 
 
 def _require(data: dict, name: str, where: str):
@@ -139,10 +246,14 @@ def from_dict(data: dict, source: Path | None = None) -> Encounter:
     sex = str(_require(patient, "sex", where)).upper()
     if sex not in {"F", "M"}:
         raise CaseError(f"{where}: patient sex must be F or M")
-    age = _require(patient, "age", where) if patient.get("age") != 0 else 0
+    age = _require(patient, "age", where) if patient.get("age") not in (0, "0") else 0
+    if isinstance(age, str) and age.strip().isdigit():
+        age = int(age)
     if not isinstance(age, int) or not 0 <= age <= 110:
         raise CaseError(f"{where}: patient age must be a whole number of years, 0-110")
     difficulty = data.get("difficulty", 1)
+    if isinstance(difficulty, str) and difficulty.strip().isdigit():
+        difficulty = int(difficulty)
     if difficulty not in (1, 2, 3):
         raise CaseError(f"{where}: difficulty must be 1, 2 or 3")
     topics = data.get("topics") or []
@@ -170,7 +281,25 @@ def from_dict(data: dict, source: Path | None = None) -> Encounter:
         if optional and i == 1:
             raise CaseError(f"{spot}: the first-listed diagnosis cannot be optional")
         diagnoses.append(KeyCode(str(_require(item, "code", spot)), str(_require(item, "rationale", spot)).strip(),
-                                 str(item.get("guideline") or "").strip(), tuple(str(a) for a in also), optional))
+                                 str(item.get("guideline") or "").strip(), tuple(str(a) for a in also), optional,
+                                 str(item.get("icd11") or "").strip()))
+    procedures = []
+    raw_proc = key.get("procedures") or []
+    if not isinstance(raw_proc, list):
+        raise CaseError(f"{where}: key.procedures must be a list of claim lines")
+    for i, item in enumerate(raw_proc, start=1):
+        procedures.append(_procedure(item, f"{where} key.procedures[{i}]"))
+    region = str(data.get("region") or "us")
+    if region not in REGIONS:
+        raise CaseError(f"{where}: region must be one of {sorted(REGIONS)}, not {region!r}")
+    specialty = str(data.get("specialty") or "")
+    if specialty and specialty not in SPECIALTIES:
+        raise CaseError(f"{where}: specialty must be one of {', '.join(SPECIALTIES)}, not {specialty!r}")
+    tags = data.get("tags") or {}
+    if not isinstance(tags, dict):
+        raise CaseError(f"{where}: tags must be a mapping of {', '.join(TAG_FIELDS)}")
+    _unknown(tags, set(TAG_FIELDS), f"{where} tags")
+    tags = {k: str(v) for k, v in tags.items() if v not in (None, "")}
     acknowledged = []
     for i, item in enumerate(key.get("acknowledged") or [], start=1):
         spot = f"{where} key.acknowledged[{i}]"
@@ -185,7 +314,8 @@ def from_dict(data: dict, source: Path | None = None) -> Encounter:
         case_id=case_id, title=str(_require(data, "title", where)), use=use, setting=setting,
         date_of_service=dos, sex=sex, age=age, payer=str(data.get("payer") or "Self-pay"),
         difficulty=difficulty, topics=list(topics), note=str(_require(data, "note", where)),
-        diagnoses=diagnoses, acknowledged=acknowledged, source=source,
+        diagnoses=diagnoses, acknowledged=acknowledged, procedures=procedures, specialty=specialty,
+        region=region, tags=tags, template=str(data.get("template") or ""), source=source,
     )
 
 
@@ -197,9 +327,34 @@ def load_file(path: Path) -> Encounter:
     return from_dict(data, path)
 
 
-def load_folder(folder: Path) -> list[Encounter]:
-    """Every ``*.yaml`` case under ``folder``, sorted by id; ids must be unique."""
-    cases = [load_file(p) for p in sorted(folder.rglob("*.yaml"))] if folder.exists() else []
+TEMPLATES_DIR = "templates"
+
+
+def case_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(hand-written case files, template files) under ``folder``; templates live in ``templates/``."""
+    if not folder.exists():
+        return [], []
+    files = sorted(folder.rglob("*.yaml"))
+    templates = [p for p in files if TEMPLATES_DIR in p.relative_to(folder).parts[:-1]]
+    cases = [p for p in files if p not in set(templates)]
+    return cases, templates
+
+
+def load_folder(folder: Path, use: str = "practice") -> list[Encounter]:
+    """Every case under ``folder`` (hand-written, and every variant of every template), sorted by id;
+    ids must be unique."""
+    from . import template
+
+    case_paths, template_paths = case_files(folder)
+    cases = [load_file(p) for p in case_paths]
+    ids: dict[str, Path] = {}
+    for path in template_paths:
+        variants = template.load_file(path, use)
+        tid = variants[0].template
+        if tid in ids:
+            raise CaseError(f"template id {tid} is used by both {ids[tid]} and {path}")
+        ids[tid] = path
+        cases += variants
     seen: dict[str, Path | None] = {}
     for case in cases:
         if case.case_id in seen:

@@ -57,6 +57,18 @@ def sex_of(code_set: Icd10cm, entry: Entry) -> str | None:
     return None
 
 
+def age_edit(code: str, age: int) -> str | None:
+    """Codes whose own title fixes the patient's age: routine exams (adult vs child) and the
+    liveborn infant's birth record (ICD-10-CM tabular titles at Z00.0-, Z00.1-, Z38)."""
+    if code.startswith("Z00.0") and age < 18:
+        return f"{code} is the adult (18 and over) general examination; the patient is {age}: use Z00.1-"
+    if code.startswith("Z00.1") and age >= 18:
+        return f"{code} is the child's routine health check (under 18); the patient is {age}: use Z00.0-"
+    if code.startswith("Z38") and age > 0:
+        return f"{code} records the birth and is used only on the newborn's birth episode"
+    return None
+
+
 def validate(case: Encounter, code_set: Icd10cm) -> list[Problem]:
     problems: list[Problem] = []
 
@@ -139,6 +151,9 @@ def validate(case: Encounter, code_set: Icd10cm) -> list[Problem]:
         sex = sex_of(code_set, entry)
         if sex and sex != case.sex:
             fail(code, "sex-edit", f"{code} is for {'female' if sex == 'F' else 'male'} patients only")
+        age_rule = age_edit(code, case.age)
+        if age_rule:
+            fail(code, "age-edit", age_rule)
 
     for ack in case.acknowledged:
         if ack.code in entries and (ack.code, ack.note, ack.source) not in used_acks:
