@@ -8,6 +8,10 @@
     medcodelab cases                      list the practice encounters
     medcodelab sources [--json]           where every table comes from, with its licence
     medcodelab import-cpt FILE            use this site's licensed CPT descriptors (never committed)
+    medcodelab claim CASE_ID              the claim (JSON) a biller builds from a keyed encounter
+    medcodelab scrub CLAIM.json [--json]  every edit: rule, severity, line, message, fix (exit 1 on errors)
+    medcodelab adjudicate CLAIM.json [--payer ID] [--json]   the payer's remittance
+    medcodelab x12 837p CLAIM.json | x12 835 CLAIM.json | x12 read-835 FILE
 
 ``check``, ``search`` and ``lookup`` take ``--system`` (icd10cm, icd11, cpt, hcpcs, modifier).
 """
@@ -220,6 +224,130 @@ def cmd_generate_rcm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_claim(name: str):
+    from .claims import ClaimError, from_dict, load
+
+    if name == "-":
+        try:
+            return from_dict(json.loads(sys.stdin.read()))
+        except json.JSONDecodeError as exc:
+            raise ClaimError([f"standard input: not valid JSON ({exc})"]) from None
+    return load(name)
+
+
+def _claim_verb(run):
+    """Run a claim command; a malformed claim is a clear message and exit status 2."""
+    def wrapped(args: argparse.Namespace) -> int:
+        from .claims import ClaimError
+        from .claims.x12 import X12Error
+
+        try:
+            return run(args)
+        except ClaimError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        except X12Error as exc:
+            print(f"x12: {exc}", file=sys.stderr)
+            return 2
+    return wrapped
+
+
+def _date_arg(text: str | None):
+    import datetime as dt
+
+    return dt.date.fromisoformat(text) if text else None
+
+
+@_claim_verb
+def cmd_claim(args: argparse.Namespace) -> int:
+    from .api import case
+    from .claims import from_encounter
+
+    try:
+        encounter = case(args.case_id)
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 1
+    claim = from_encounter(encounter, payer=args.payer, submitted=_date_arg(args.submitted))
+    print(claim.to_json())
+    return 0
+
+
+@_claim_verb
+def cmd_scrub(args: argparse.Namespace) -> int:
+    from .claims import scrub
+
+    claim = _read_claim(args.claim)
+    edits = scrub(claim, db.cursor(), today=_date_arg(args.today))
+    if args.json:
+        _print_json([e.as_dict() for e in edits])
+    elif not edits:
+        print(f"{claim.claim_id}: clean (no edits)")
+    else:
+        for e in edits:
+            where = f"line {e.line}" if e.line else "claim"
+            print(f"{e.severity.upper():7} {where:8} [{e.rule}] {e.message}\n{'':17}fix: {e.fix}")
+    return 1 if any(e.severity == "error" for e in edits) else 0
+
+
+@_claim_verb
+def cmd_adjudicate(args: argparse.Namespace) -> int:
+    from decimal import Decimal
+
+    from .claims import adjudicate
+
+    claim = _read_claim(args.claim)
+    if args.payer:
+        claim.payer = args.payer
+    remaining = int(Decimal(args.deductible_remaining) * 100) if args.deductible_remaining is not None else None
+    remit = adjudicate(claim, db.cursor(), remaining, today=_date_arg(args.today))
+    if args.json:
+        _print_json(remit.as_dict())
+        return 0
+    print(f"{remit.claim_id} · {remit.payer_name} · {remit.status}")
+    for e in remit.rejected:
+        print(f"  rejected: [{e.rule}] {e.message}\n            fix: {e.fix}")
+    if remit.status != "rejected":
+        for line in remit.lines:
+            adjs = ", ".join(f"{a.group}-{a.carc} {a.amount_cents / 100:.2f}".lstrip("-") for a in line.adjustments)
+            rarc = f" [{', '.join(line.rarc)}]" if line.rarc else ""
+            print(f"  {line.line}. {line.code:6}{('-' + '-'.join(line.modifiers)) if line.modifiers else '':9} "
+                  f"billed {line.charge_cents / 100:9.2f} allowed {line.allowed_cents / 100:9.2f} "
+                  f"paid {line.paid_cents / 100:9.2f} patient {line.patient_cents / 100:8.2f}  {adjs}{rarc}")
+            if line.decision != "paid":
+                print(f"     {line.decision}: {line.explanation}")
+        print(f"  total paid {remit.paid_cents / 100:.2f}; patient owes {remit.patient_cents / 100:.2f}")
+    return 0
+
+
+@_claim_verb
+def cmd_x12(args: argparse.Namespace) -> int:
+    from .claims import adjudicate
+    from .claims import x12
+
+    if args.kind == "read-835":
+        path = Path(args.file)
+        try:
+            text = sys.stdin.read() if args.file == "-" else path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"x12: cannot read {args.file}: {exc}", file=sys.stderr)
+            return 2
+        remits = x12.remittance_from_835(text)
+        if args.json:
+            _print_json([r.as_dict() for r in remits])
+        else:
+            for r in remits:
+                print(f"{r.claim_id}: {r.status}, paid {r.paid_cents / 100:.2f}, patient {r.patient_cents / 100:.2f}")
+        return 0
+    claim = _read_claim(args.file)
+    if args.kind == "837p":
+        sys.stdout.write(x12.to_837p(claim))
+        return 0
+    remit = adjudicate(claim, db.cursor())
+    sys.stdout.write(x12.to_835(remit, claim))
+    return 0
+
+
 def cmd_offline_lab(args: argparse.Namespace) -> int:
     """JupyterLab settings for a lab that works offline: no news feed prompt, no update check."""
     folder = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings"
@@ -285,6 +413,33 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="the DuckDB file to write (default data/build/rcm-SCALE.duckdb)")
     p.add_argument("--json", action="store_true", help="print a JSON summary instead of progress")
     p.set_defaults(run=cmd_generate_rcm)
+
+    p = verbs.add_parser("claim", help="the claim (JSON) a biller builds from a keyed practice encounter")
+    p.add_argument("case_id")
+    p.add_argument("--payer", help="bill this payer id instead (MCR-B, MCR-ADV, MCD, COM-PPO, COM-HMO, ...)")
+    p.add_argument("--submitted", help="submission date YYYY-MM-DD (default: two days after the service)")
+    p.set_defaults(run=cmd_claim)
+
+    p = verbs.add_parser("scrub", help="every edit on a claim, with the fix (exit 1 when any is an error)")
+    p.add_argument("claim", help="a claim JSON file, or - for standard input")
+    p.add_argument("--today", help="judge filing limits as of this date (default: the claim's submitted date)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_scrub)
+
+    p = verbs.add_parser("adjudicate", help="what the payer decides and pays, line by line (a remittance)")
+    p.add_argument("claim", help="a claim JSON file, or - for standard input")
+    p.add_argument("--payer", help="send it to this payer id instead of the claim's")
+    p.add_argument("--deductible-remaining", help="the patient's deductible still to meet, e.g. 120.00 "
+                                                  "(default: the plan's whole deductible)")
+    p.add_argument("--today")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_adjudicate)
+
+    p = verbs.add_parser("x12", help="X12 5010: write a claim's 837P or its 835 remittance; read an 835")
+    p.add_argument("kind", choices=["837p", "835", "read-835"])
+    p.add_argument("file", help="claim JSON (837p, 835) or an 835 file (read-835); - for standard input")
+    p.add_argument("--json", action="store_true", help="read-835: print JSON")
+    p.set_defaults(run=cmd_x12)
 
     p = verbs.add_parser("cases", help="list practice encounters, or count the whole bank (--summary)")
     p.add_argument("--topic", help="only encounters tagged with this topic")

@@ -24,6 +24,7 @@ Each rule names its source (paraphrased; see ``data/reference`` for the tables):
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import duckdb
 
@@ -124,77 +125,96 @@ class ProcedureRules:
         return None
 
 
-def validate_procedures(case: Encounter, rules: ProcedureRules) -> list[Problem]:
-    problems: list[Problem] = []
+@dataclass(frozen=True)
+class LineIssue:
+    """One rule a set of claim lines breaks: shared by the case validator and the claim scrubber."""
 
-    def fail(code: str, rule: str, message: str) -> None:
-        problems.append(Problem(case.case_id, code, rule, message))
+    rule: str
+    line: int | None  # 1-based claim line, or None for the claim as a whole
+    code: str
+    message: str
 
-    lines = case.procedures
-    dos = case.date_of_service
-    n_dx = len(case.diagnoses)
+
+def check_lines(lines, n_dx: int, dos, age: int | None, rules: ProcedureRules) -> list[LineIssue]:
+    """The payer-facing rules for claim lines (anything with code, modifiers, units, pointers and,
+    optionally, exceeds_mue). Codes that are not valid stop the relational checks."""
+    issues: list[LineIssue] = []
+
+    def fail(index: int | None, code: str, rule: str, message: str) -> None:
+        issues.append(LineIssue(rule, None if index is None else index + 1, code, message))
+
     valid: list[bool] = []
-    for line in lines:
+    for i, line in enumerate(lines):
         ok = True
         system = rules.system_of(line.code)
         result = rules.catalogues[system].check(line.code, on=dos)
         if result["code"] != line.code:
-            fail(line.code, "canonical-form", f"write procedure codes exactly as printed ({result['code']})")
+            fail(i, line.code, "canonical-form", f"write procedure codes exactly as printed ({result['code']})")
             ok = False
         if result["status"] != "billable":
-            fail(line.code, "procedure-code", result["message"])
+            fail(i, line.code, "procedure-code", result["message"])
             ok = False
-        if not line.rationale:
-            fail(line.code, "rationale", "every claim line needs a one-line rationale")
         for mod in line.modifiers:
             check = rules.catalogues["modifier"].check(mod, on=dos)
             if check["status"] != "billable":
-                fail(line.code, "modifier", f"modifier {mod}: {check['message']}")
+                fail(i, line.code, "modifier", f"modifier {mod}: {check['message']}")
                 ok = False
                 continue
             applies = rules.modifier(mod).get("applies_to") or []
             if applies and system not in applies:
-                fail(line.code, "modifier", f"modifier {mod} is not used on {system.upper()} codes "
-                                            f"(it applies to {', '.join(applies)})")
+                fail(i, line.code, "modifier", f"modifier {mod} is not used on {system.upper()} codes "
+                                               f"(it applies to {', '.join(applies)})")
+        if len(line.modifiers) > 4:
+            fail(i, line.code, "modifier", "a claim line carries at most four modifiers")
         if len(set(line.modifiers)) != len(line.modifiers):
-            fail(line.code, "modifier", "a modifier is listed twice on one line")
+            fail(i, line.code, "modifier", "a modifier is listed twice on one line")
         if "50" in line.modifiers and {"LT", "RT"} & set(line.modifiers):
-            fail(line.code, "bilateral", "50 already says both sides: do not add LT or RT to the same line")
+            fail(i, line.code, "bilateral", "50 already says both sides: do not add LT or RT to the same line")
+        if not line.pointers:
+            fail(i, line.code, "pointer", "every line points to at least one diagnosis")
         for p in line.pointers:
-            if p > n_dx:
-                fail(line.code, "pointer", f"diagnosis pointer {p} names no diagnosis (the key lists {n_dx})")
+            if p > n_dx or p < 1:
+                fail(i, line.code, "pointer", f"diagnosis pointer {p} names no diagnosis (the claim lists {n_dx})")
         if len(line.pointers) > 4:
-            fail(line.code, "pointer", "a claim line points to at most four diagnoses")
+            fail(i, line.code, "pointer", "a claim line points to at most four diagnoses")
         if len(set(line.pointers)) != len(line.pointers):
-            fail(line.code, "pointer", "a diagnosis pointer is repeated on one line")
+            fail(i, line.code, "pointer", "a diagnosis pointer is repeated on one line")
+        if line.units < 1:
+            fail(i, line.code, "units", "units are whole and at least 1")
+        band = preventive_band(line.code)
+        if band is not None and age is not None and not band[0] <= age <= band[1]:
+            fail(i, line.code, "age-edit", f"{line.code} is the preventive visit for ages {band[0]}-"
+                                           f"{band[1] if band[1] < 200 else 'and over'}; the patient is {age}")
         valid.append(ok)
 
     if not all(valid):
-        return problems
+        return issues
 
     codes = [line.code for line in lines]
     # MUE: units of one code summed over the day's lines (date-of-service MAI 2/3) or per line (MAI 1)
     totals: dict[str, int] = {}
     for line in lines:
         totals[line.code] = totals.get(line.code, 0) + line.units
-    for line in lines:
+    for i, line in enumerate(lines):
         limit = rules.mue.get(line.code)
+        exceeds = getattr(line, "exceeds_mue", False)
         if limit is None:
             continue
         value, mai = limit
         units = line.units if mai == 1 else totals[line.code]
-        if units > value and not line.exceeds_mue:
-            fail(line.code, "mue", f"{units} unit(s) exceed the MUE of {value} (MAI {mai}); mark the line "
-                                   "exceeds_mue only when the case is about documented units beyond it")
-        if line.exceeds_mue and units <= value:
-            fail(line.code, "mue", f"marked exceeds_mue but {units} unit(s) are within the MUE of {value}")
+        if units > value and not exceeds:
+            fail(i, line.code, "mue", f"{units} unit(s) of {line.code} exceed the MUE of {value} (MAI {mai}"
+                                      f"{': per line' if mai == 1 else ': per day, all lines together'})")
+        if exceeds and units <= value:
+            fail(i, line.code, "mue", f"marked exceeds_mue but {units} unit(s) are within the MUE of {value}")
     # Add-on codes follow a primary
-    for line in lines:
+    for i, line in enumerate(lines):
         if rules.details(line.code).get("add_on"):
             allowed = rules.primaries.get(line.code, set())
             if not allowed & set(codes):
-                fail(line.code, "add-on", f"{line.code} is an add-on code: report it with its primary "
-                                          f"({', '.join(sorted(allowed)) or 'see the code book'}), which is not in the key")
+                fail(i, line.code, "add-on", f"{line.code} is an add-on code: report it with its primary "
+                                             f"({', '.join(sorted(allowed)) or 'see the code book'}), which is "
+                                             "not on the claim")
     # NCCI PTP pairs
     partnered: set[int] = set()
     for i, a in enumerate(lines):
@@ -206,9 +226,10 @@ def validate_procedures(case: Encounter, rules: ProcedureRules) -> list[Problem]
             if edit is None:
                 continue
             indicator, col1, col2 = edit
+            where = j if b.code == col2 else i
             if indicator == 0:
-                fail(col2, "ncci-ptp", f"NCCI pair {col1}/{col2} has modifier indicator 0: {col2} is never "
-                                       f"reported with {col1} on the same day, whatever the modifier")
+                fail(where, col2, "ncci-ptp", f"NCCI pair {col1}/{col2} has modifier indicator 0: {col2} is never "
+                                              f"reported with {col1} on the same day, whatever the modifier")
                 continue
             partnered.update({i, j})
             bypass = [m for m in (*a.modifiers, *b.modifiers)
@@ -217,29 +238,40 @@ def validate_procedures(case: Encounter, rules: ProcedureRules) -> list[Problem]
             if sites_a and sites_b and sites_a != sites_b:
                 bypass.append("anatomic")
             if not bypass:
-                fail(col2, "ncci-ptp", f"NCCI pair {col1}/{col2} (indicator 1): {col2} is bundled into {col1} "
-                                       "unless an NCCI-associated modifier (59/X{EPSU}, an anatomic or a global "
-                                       "surgery modifier) shows a distinct service the note supports")
+                fail(where, col2, "ncci-ptp", f"NCCI pair {col1}/{col2} (indicator 1): {col2} is bundled into "
+                                              f"{col1} unless an NCCI-associated modifier (59/X{{EPSU}}, different "
+                                              "anatomic sites, or a global surgery modifier) shows a distinct "
+                                              "service the note supports")
     for i, line in enumerate(lines):
         distinct = DISTINCT & set(line.modifiers)
         if distinct and i not in partnered:
-            fail(line.code, "distinct-service", f"{', '.join(sorted(distinct))} belongs only on a code bundled "
-                                                "with another line of the same day (an NCCI indicator-1 pair)")
+            fail(i, line.code, "distinct-service", f"{', '.join(sorted(distinct))} belongs only on a code bundled "
+                                                   "with another line of the same day (an NCCI indicator-1 pair)")
     # Modifier 25 and same-day minor procedures
     minor = [line.code for line in lines if rules.details(line.code).get("global_days") in {"000", "010"}]
-    for line in lines:
+    for i, line in enumerate(lines):
         em = rules.is_em(line.code)
         if "25" in line.modifiers and not em:
-            fail(line.code, "modifier-25", "25 attaches only to an E/M code")
+            fail(i, line.code, "modifier-25", "25 attaches only to an E/M code")
         if em and minor and "25" not in line.modifiers and not rules.details(line.code).get("add_on") \
                 and preventive_band(line.code) is None:
-            fail(line.code, "modifier-25", f"an E/M billed with a minor procedure ({', '.join(minor)}) the same "
-                                           "day needs 25, and the note must show separate evaluation work")
+            fail(i, line.code, "modifier-25", f"an E/M billed with a minor procedure ({', '.join(minor)}) the "
+                                              "same day needs 25, and the note must show separate evaluation work")
         if em and "25" in line.modifiers and not (minor or len(lines) > 1):
-            fail(line.code, "modifier-25", "25 on the only line of the claim: there is no other service to "
-                                           "separate the E/M from")
-    # E/M level
-    for line in lines:
+            fail(i, line.code, "modifier-25", "25 on the only line of the claim: there is no other service to "
+                                              "separate the E/M from")
+    return issues
+
+
+def validate_procedures(case: Encounter, rules: ProcedureRules) -> list[Problem]:
+    problems = [Problem(case.case_id, issue.code, issue.rule, issue.message)
+                for issue in check_lines(case.procedures, len(case.diagnoses), case.date_of_service, case.age, rules)]
+    for line in case.procedures:
+        if not line.rationale:
+            problems.append(Problem(case.case_id, line.code, "rationale", "every claim line needs a one-line rationale"))
+    if any(p.rule in {"procedure-code", "canonical-form"} for p in problems):
+        return problems
+    for line in case.procedures:
         problems += [Problem(case.case_id, line.code, rule, msg) for rule, msg in _em_level(case, line)]
     return problems
 
@@ -249,10 +281,6 @@ def _em_level(case: Encounter, line) -> list[tuple[str, str]]:
     code = line.code
     band = preventive_band(code)
     if band is not None:
-        low, high = band
-        if not low <= case.age <= high:
-            out.append(("age-edit", f"{code} is the preventive visit for ages {low}-{high if high < 200 else '+'}; "
-                                    f"the patient is {case.age}"))
         if line.mdm is not None or line.minutes is not None:
             out.append(("em-level", "a preventive visit is not levelled by MDM or time: remove mdm/minutes"))
         return out
