@@ -361,3 +361,101 @@ def test_cli_claim_from_a_case():
     assert claim.encounter == case_id and claim.lines and claim.lines[0].code == "20610"
     out = _cli("claim", "no-such-case")
     assert out.returncode == 1 and "no practice case" in out.stderr
+
+
+def test_institutional_claims_need_a_type_of_bill_and_revenue_codes(scrubber):
+    data = _base()
+    data.update(kind="institutional", type_of_bill="0131", place_of_service="22")
+    for line in data["lines"]:
+        line["revenue_code"] = "0300"
+    data["lines"][0]["revenue_code"] = "0510"
+    assert "type-of-bill" not in _rules(scrubber.scrub(from_dict(data)))
+    assert "revenue-code" not in _rules(scrubber.scrub(from_dict(data)))
+    bad = copy.deepcopy(data)
+    bad["type_of_bill"] = "0137"  # says replacement, the claim says original
+    bad["lines"][1].pop("revenue_code")
+    rules = _rules(scrubber.scrub(from_dict(bad)))
+    assert {"type-of-bill", "revenue-code"} <= rules
+    inpatient = copy.deepcopy(data)
+    inpatient["type_of_bill"] = "0111"
+    assert "admission" in _rules(scrubber.scrub(from_dict(inpatient)))
+    with pytest.raises(ClaimError, match="type_of_bill"):
+        data.pop("type_of_bill")
+        from_dict(data)
+
+
+# --- denial work ----------------------------------------------------------------------------------
+
+def _practice(conn, today="2026-08-01"):
+    from medcodelab.claims.workqueue import Practice
+
+    return Practice(conn, today=dt.date.fromisoformat(today))
+
+
+def test_a_paid_claim_leaves_only_the_patients_share(conn):
+    practice = _practice(conn)
+    remit = practice.submit(load(EXAMPLES / "01-clean-office-visit.json"))
+    assert practice.queue().empty
+    assert practice.balance("CLM-EX-0001") == remit.patient_cents == practice.patient_balance("CLM-EX-0001")
+    ar = practice.ar()
+    assert ar.loc[0, "insurance"] == 0 and ar.loc[0, "bucket"] == "31-60"
+
+
+def test_a_bundling_denial_is_corrected_not_appealed(conn):
+    from medcodelab.claims.workqueue import WorkError
+
+    practice = _practice(conn)
+    claim = load(EXAMPLES / "04-ncci-bundled.json")
+    first = practice.submit(claim)
+    queue = practice.queue()
+    assert list(queue["decision"]) == ["ncci-bundled"] and queue.loc[0, "carc"] == "97"
+    assert "corrected claim" in queue.loc[0, "next_step"]
+    denied = first.lines[1].charge_cents
+    assert practice.balance(claim.claim_id, 2) == denied  # open in A/R while it is worked
+    assert practice.appeal(claim.claim_id, 2, "we think it is separate").outcome == "upheld"
+    fixed = copy.deepcopy(claim)
+    fixed.lines[1].modifiers = ("LT",)  # the note documents the other knee
+    second = practice.correct(claim.claim_id, fixed)
+    assert second.status == "paid" and practice.accounts[claim.claim_id].claim.frequency == "7"
+    assert practice.accounts[claim.claim_id].claim.original_claim_id == first.payer_claim_number
+    assert practice.queue().empty
+    assert practice.balance(claim.claim_id) == second.patient_cents
+    with pytest.raises(WorkError, match="corrected claim"):
+        practice.submit(claim)
+
+
+def test_appeals_follow_the_rules(conn):
+    practice = _practice(conn)
+    late = load(EXAMPLES / "06-timely-filing.json")
+    practice.submit(late)
+    assert practice.appeal(late.claim_id, 1, "filed on time", set()).outcome == "upheld"
+    won = practice.appeal(late.claim_id, 1, "filed on time", {"proof-of-timely-filing"})
+    assert won.outcome == "overturned"
+    assert practice.balance(late.claim_id, 1) == 0
+    mue = load(EXAMPLES / "05-mue-units.json")
+    practice.submit(mue)
+    assert practice.appeal(mue.claim_id, 2, "two wounds", {"records"}).outcome == "upheld"  # MAI 2 is final
+    practice.write_off(mue.claim_id, 2, "units billed in error; lengths should have been summed")
+    assert practice.balance(mue.claim_id, 2) == 0
+    assert set(practice.queue()["claim_id"]) == {late.claim_id}  # lines 2 and 3 of the late claim still open
+
+
+def test_a_rejected_claim_is_fixed_and_sent_again(conn):
+    from medcodelab.claims.workqueue import WorkError
+
+    practice = _practice(conn)
+    bad = load(EXAMPLES / "07-invalid-diagnosis.json")
+    assert practice.submit(bad).status == "rejected"
+    assert list(practice.queue()["decision"]) == ["rejected"]
+    with pytest.raises(WorkError, match="never adjudicated"):
+        practice.correct(bad.claim_id, bad)
+    fixed = copy.deepcopy(bad)
+    fixed.diagnoses = ["E78.5", "I10"]
+    assert practice.submit(fixed).status == "paid"
+    assert practice.queue().empty
+
+
+def test_aging_buckets():
+    from medcodelab.claims.workqueue import bucket
+
+    assert [bucket(d) for d in (0, 30, 31, 61, 91, 121)] == ["0-30", "0-30", "31-60", "61-90", "91-120", "120+"]

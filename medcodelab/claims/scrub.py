@@ -133,6 +133,8 @@ class Scrubber:
                     "Send the claim now.")
 
         age_years = _age(claim)
+        if claim.kind == "institutional":
+            edits += self._institutional(claim)
         edits += self._diagnoses(claim, age_years)
         n_dx = len(claim.diagnoses)
         if not claim.lines:
@@ -160,6 +162,30 @@ class Scrubber:
             add(issue.rule, ERROR, issue.line, issue.message, fix)
         for i, line in enumerate(claim.lines, start=1):
             edits += self._line_payer_rules(claim, i, line, payer)
+        return edits
+
+    def _institutional(self, claim: Claim) -> list[Edit]:
+        """UB-04 basics: a type of bill whose last digit is the frequency, revenue codes on every line,
+        admission and discharge dates on inpatient bills (NUBC UB-04 data specifications, paraphrased)."""
+        edits = []
+        tob = claim.type_of_bill
+        if not (len(tob) == 4 and tob.isdigit() and tob[0] == "0"):
+            edits.append(Edit("type-of-bill", ERROR, None, f"type of bill {tob!r} is not four digits (e.g. 0111 "
+                                                           "hospital inpatient, 0131 hospital outpatient)",
+                              "Enter the facility type, bill classification and frequency (0 + 3 digits)."))
+        else:
+            if tob[3] != claim.frequency:
+                edits.append(Edit("type-of-bill", ERROR, None, f"the type of bill ends in {tob[3]} but the claim "
+                                                               f"frequency is {claim.frequency}",
+                                  "The last digit of the type of bill is the frequency code: make them agree."))
+            if tob[1:3] in {"11", "12"} and not (claim.admission_date and claim.discharge_date):
+                edits.append(Edit("admission", ERROR, None, "an inpatient bill needs admission and discharge dates",
+                                  "Enter both dates."))
+        for i, line in enumerate(claim.lines, start=1):
+            if not (len(line.revenue_code) == 4 and line.revenue_code.isdigit()):
+                edits.append(Edit("revenue-code", ERROR, i, f"line {i} has no four-digit revenue code",
+                                  "Give each line the revenue code of the department (e.g. 0450 emergency room, "
+                                  "0300 laboratory, 0320 radiology)."))
         return edits
 
     def _diagnoses(self, claim: Claim, age_years: int | None) -> list[Edit]:
