@@ -7,9 +7,11 @@ what a widget shows is exactly what the grader and the CLI compute.
     CodeSearch()                      # type words, pick a result, read its notes
     EncounterCoder("pc-001")          # read the note, build the code list, Check, Save
     AnswerPad(["enc_01", "enc_02"], answers_file="ps01-icd10cm.answers.json")   # assignments
+    ClaimWorkbench("ortho-knee-oa-injection-v06")   # claim form, scrub, submit, remittance, fix, X12
 """
 
 from .coder import AnswerPad, CodeList, EncounterCoder
 from .search import CodeSearch
+from .workbench import ClaimWorkbench
 
-__all__ = ["AnswerPad", "CodeList", "CodeSearch", "EncounterCoder"]
+__all__ = ["AnswerPad", "ClaimWorkbench", "CodeList", "CodeSearch", "EncounterCoder"]
