@@ -305,3 +305,34 @@ def test_cli_generate_rcm(tmp_path):
     wrong = subprocess.run([sys.executable, "-m", "medcodelab.cli", "generate-rcm", "--scale", "huge"],
                            capture_output=True, text=True, timeout=60)
     assert wrong.returncode == 2 and "invalid choice" in wrong.stderr
+
+
+def test_plots_draw_from_the_dataset_and_a_practice(dataset, built_database):
+    import datetime as dt
+
+    import matplotlib
+
+    from medcodelab import paths
+    from medcodelab.claims import load
+    from medcodelab.claims.workqueue import Practice
+    from medcodelab.rcm import plots
+
+    conn = dataset[0]
+    aging = plots.ar_aging_frame(conn)
+    assert set(aging["bucket"]) <= set(plots.BUCKETS) and aging["balance"].sum() > 0
+    fig = plots.ar_aging(aging)
+    bars = list(fig.axes[0].patches)
+    assert len(bars) == len(plots.BUCKETS) * aging["payer_id"].nunique()
+    assert abs(sum(b.get_height() for b in bars) - float(aging["balance"].sum())) < 0.01
+    denials = plots.denials_frame(conn)
+    fig = plots.denials_by_payer(denials)
+    assert abs(sum(b.get_width() for b in fig.axes[0].patches) - denials["lines"].sum()) < 0.01
+    with duckdb.connect(str(built_database), read_only=True) as ref:
+        practice = Practice(ref, today=dt.date(2026, 8, 1))
+        claim = load(paths.PROJECT_ROOT / "data" / "examples" / "04-ncci-bundled.json")
+        practice.submit(claim)
+        practice.appeal(claim.claim_id, 2, "separate knee?")
+        fig = plots.claim_timeline(practice, claim.claim_id)
+        labels = [t.get_text() for t in fig.axes[0].texts]
+        assert any("service" in t for t in labels) and any("appeal line 2: upheld" in t for t in labels)
+        assert isinstance(plots.ar_aging(practice.ar()), matplotlib.figure.Figure)
