@@ -311,7 +311,15 @@ class Icd10cm:
         ]
 
     def references(self, entry: Entry, note_type: str) -> list[dict]:
-        """Code ranges named in the notes of one type that apply to ``entry``."""
+        """Code ranges named in the notes of one type that apply to ``entry`` (memoised: the
+        database is read-only, and validating a template's variants asks for the same codes often)."""
+        key = (entry.entry_id, note_type)
+        cache = self.__dict__.setdefault("_reference_cache", {})
+        if key not in cache:
+            cache[key] = self._references(entry, note_type)
+        return [dict(ref) for ref in cache[key]]
+
+    def _references(self, entry: Entry, note_type: str) -> list[dict]:
         notes = self.notes(entry, [note_type])
         if not notes:
             return []
