@@ -16,7 +16,7 @@ import hashlib
 from pathlib import Path
 
 from medcodelab import paths
-from medcodelab.cases import model
+from medcodelab.cases import model, template
 
 
 class KeyError_(LookupError):
@@ -28,10 +28,17 @@ def _folders() -> list[Path]:
 
 
 def path_of(case_id: str) -> Path:
+    """The file holding the key: the case file, or for a variant (``<template>-vNN``) its template."""
     for folder in _folders():
         candidate = folder / f"{case_id}.yaml"
         if candidate.exists():
             return candidate
+    template_id = template.template_id_of(case_id)
+    if template_id:
+        for folder in _folders():
+            found = template.find(folder, template_id)
+            if found is not None:
+                return found
     raise KeyError_(f"no encounter {case_id!r} in {' or '.join(str(f) for f in _folders())} "
                     "(is MEDCODELAB_ASSESSMENT_CASES pointing at the right folder?)")
 
@@ -41,8 +48,9 @@ def digest(case_id: str) -> str:
     return hashlib.sha256(path_of(case_id).read_bytes()).hexdigest()[:16]
 
 
-def load(case_id: str, expected_digest: str | None = None) -> model.Encounter:
-    """The encounter and its key; with ``expected_digest``, only if the file is unchanged."""
+def load(case_id: str, expected_digest: str | None = None, variant_seed: str | None = None) -> model.Encounter:
+    """The encounter and its key; with ``expected_digest``, only if the file is unchanged. A
+    template variant is expanded with ``variant_seed`` (the one its problem set was made with)."""
     path = path_of(case_id)
     data = path.read_bytes()
     if expected_digest is not None and hashlib.sha256(data).hexdigest()[:16] != expected_digest:
@@ -52,6 +60,12 @@ def load(case_id: str, expected_digest: str | None = None) -> model.Encounter:
             "regenerate the assignment (python -m autograder make-assignment, then nbgrader "
             "generate_assignment --force); if not, restore it (git checkout) and grade again"
         )
+    if model.TEMPLATES_DIR in path.parts[:-1]:
+        use = "assessment" if paths.assessment_cases_dir() in path.parents else "practice"
+        variants = {c.case_id: c for c in template.load_file(path, use, variant_seed)}
+        if case_id not in variants:
+            raise KeyError_(f"template {path} gives no variant {case_id!r} (it has {len(variants)})")
+        return variants[case_id]
     case = model.load_file(path)
     if case.case_id != case_id:
         raise KeyError_(f"{path} holds encounter {case.case_id!r}, not {case_id!r}")

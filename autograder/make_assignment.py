@@ -14,6 +14,12 @@ A spec (``autograder/assignments/<id>.yaml``) names the encounters in order::
     pool: [as-001, ..., as-014]   # optional: encounters a course's secret seed may draw from
     draw: 8
 
+An entry ``template:<template id>`` stands for a variant of a template in the assessment folder
+(``templates/``). Without a seed it is the template's first variant; with a course seed the
+template is expanded with a secret derived from the seed and one variant is picked by it, so
+each course grades its own note and key. The derived secret (not the course seed) is written
+into the hidden test so the grader can rebuild the same variant.
+
 With a course seed (``--seed`` or ``MEDCODELAB_COURSE_SEED``), the encounters are drawn from
 the pool by the seed, so each course gets its own set and the answers of another course (or of
 this public repository's default set) do not fit it. The draw is deterministic: the same seed
@@ -81,8 +87,9 @@ def build_notebook(spec: dict) -> nbformat.NotebookNode:
             metadata=_meta("tools", locked=True),
         ),
     ]
-    questions = {f"enc_{n:02d}": keys.load(case_id).date_of_service.isoformat()
-                 for n, case_id in enumerate(spec["encounters"], start=1)}
+    chosen = [resolve(entry, spec.get("_seed")) for entry in spec["encounters"]]
+    questions = {f"enc_{n:02d}": keys.load(case_id, None, variant).date_of_service.isoformat()
+                 for n, (case_id, variant) in enumerate(chosen, start=1)}
     cells.append(v4.new_code_cell(
         "from medcodelab.widgets import AnswerPad\n\n"
         f"AnswerPad({list(questions)!r},\n          answers_file=\"{answers_file}\",\n"
@@ -91,8 +98,9 @@ def build_notebook(spec: dict) -> nbformat.NotebookNode:
         metadata={**_meta("tool_answer_pad", locked=True), "tags": ["skip-execution"]},
     ))
     total = 0.0
-    for n, case_id in enumerate(spec["encounters"], start=1):
-        case = keys.load(case_id)
+    for n, (case_id, variant) in enumerate(chosen, start=1):
+        case = keys.load(case_id, None, variant)
+        marker_variant = f" variant={variant}" if variant else ""
         question = f"enc_{n:02d}"
         points = points_for(case)
         total += points
@@ -106,7 +114,8 @@ def build_notebook(spec: dict) -> nbformat.NotebookNode:
             v4.new_code_cell(
                 f"check_answer(\"{question}\", date_of_service=\"{case.date_of_service.isoformat()}\")\n"
                 "### BEGIN HIDDEN TESTS\n"
-                f"# medcodelab-key: answer={question} case={case.case_id} sha256={keys.digest(case.case_id)}\n"
+                f"# medcodelab-key: answer={question} case={case.case_id} sha256={keys.digest(case.case_id)}"
+                f"{marker_variant}\n"
                 "### END HIDDEN TESTS",
                 metadata=_meta(f"test_{question}", grade=True, locked=True, points=points),
             ),
@@ -124,6 +133,33 @@ def build_notebook(spec: dict) -> nbformat.NotebookNode:
     return nb
 
 
+TEMPLATE_PREFIX = "template:"
+
+
+def _hmac(seed: str, text: str) -> str:
+    return hmac.new(seed.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def resolve(entry: str, seed: str | None = None) -> tuple[str, str | None]:
+    """(case id, variant secret) for a spec entry: a case id, or ``template:<id>``."""
+    if not entry.startswith(TEMPLATE_PREFIX):
+        return entry, None
+    from medcodelab.cases import template
+
+    template_id = entry[len(TEMPLATE_PREFIX):]
+    folder = paths.assessment_cases_dir()
+    found = template.find(folder, template_id) or template.find(paths.practice_cases_dir(), template_id)
+    if found is None:
+        raise keys.KeyError_(f"no template {template_id!r} under {folder}/templates")
+    if not seed:
+        return f"{template_id}-v01", None
+    variant = _hmac(seed, f"variant:{template_id}")[:16]
+    use = "assessment" if folder in found.parents else "practice"
+    variants = template.load_file(found, use, variant)
+    pick = int(_hmac(seed, f"pick:{template_id}"), 16) % len(variants)
+    return variants[pick].case_id, variant
+
+
 def draw(spec: dict, seed: str) -> list[str]:
     """The encounters a course seed draws from the spec's pool, in order of difficulty."""
     pool = spec.get("pool") or spec["encounters"]
@@ -133,7 +169,11 @@ def draw(spec: dict, seed: str) -> list[str]:
     ranked = sorted(pool, key=lambda case_id: hmac.new(seed.encode(), f"{spec['id']}:{case_id}".encode(),
                                                        hashlib.sha256).hexdigest())
     chosen = ranked[:count]
-    return sorted(chosen, key=lambda case_id: (keys.load(case_id).difficulty, case_id))
+    def difficulty(entry: str) -> tuple:
+        case_id, variant = resolve(entry, seed)
+        return keys.load(case_id, None, variant).difficulty, entry
+
+    return sorted(chosen, key=difficulty)
 
 
 def load_spec(assignment: str) -> dict:
@@ -146,7 +186,7 @@ def load_spec(assignment: str) -> dict:
 def render(assignment: str, seed: str | None = None) -> str:
     spec = load_spec(assignment)
     if seed:
-        spec = {**spec, "encounters": draw(spec, seed)}
+        spec = {**spec, "encounters": draw(spec, seed), "_seed": seed}
     return nbformat.writes(build_notebook(spec)) + "\n"
 
 

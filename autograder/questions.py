@@ -29,7 +29,7 @@ from medcodelab.scoring.extract import assigns, extract
 from . import keys
 
 MARKER = re.compile(r"#\s*medcodelab-key:\s*answer=(?P<answer>\w+)\s+case=(?P<case>[\w.-]+)"
-                    r"(?:\s+sha256=(?P<digest>[0-9a-f]{16}))?")
+                    r"(?:\s+sha256=(?P<digest>[0-9a-f]{16}))?(?:\s+variant=(?P<variant>[0-9a-f]{16}))?")
 
 
 @dataclass
@@ -72,7 +72,7 @@ def read(nb: NotebookNode, folder: Path, answers_file: str) -> list[Question]:
         cell = nb.cells[index]
         meta = cell.metadata["nbgrader"]
         # the key is loaded now and checked against the digest the instructor's copy carries
-        case = keys.load(match["case"], match["digest"])
+        case = keys.load(match["case"], match["digest"], match["variant"])
         question = Question(meta["grade_id"], match["answer"], case, float(meta["points"]))
         answer_index, count = _answer_cell(nb, question.variable)
         if answer_index is None:

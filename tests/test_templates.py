@@ -240,3 +240,45 @@ def test_cases_filters_by_specialty():
     out = _cli("cases", "--specialty", "orthopaedics", "--json")
     rows = json.loads(out.stdout)
     assert rows and {r["specialty"] for r in rows} == {"orthopaedics"}
+
+
+# --- per-course variants for graded work ---------------------------------------------------------
+
+def test_a_course_seed_gives_each_course_its_own_template_variants(tmp_path, monkeypatch):
+    import shutil
+
+    import nbformat
+
+    from autograder import keys, make_assignment
+    from autograder.questions import MARKER
+
+    folder = tmp_path / "private"
+    shutil.copytree(ROOT / "autograder" / "cases", folder)
+    (folder / "templates" / "orthopaedics").mkdir(parents=True)
+    knee = (ROOT / "data" / "cases" / "templates" / "orthopaedics" / "knee-oa-injection.yaml").read_text()
+    (folder / "templates" / "orthopaedics" / "knee.yaml").write_text(
+        knee.replace("id: ortho-knee-oa-injection", "id: as-knee"))
+    monkeypatch.setenv("MEDCODELAB_ASSESSMENT_CASES", str(folder))
+
+    assert make_assignment.resolve("template:as-knee") == ("as-knee-v01", None)
+    picks = {}
+    for course in ("course-a", "course-b", "course-c", "course-d"):
+        case_id, variant = make_assignment.resolve("template:as-knee", course)
+        assert variant and make_assignment.resolve("template:as-knee", course) == (case_id, variant)
+        case = keys.load(case_id, None, variant)
+        assert case.use == "assessment" and case.case_id == case_id
+        picks[course] = (case.note, tuple(k.code for k in case.diagnoses), tuple(p.units for p in case.procedures))
+    assert len(set(picks.values())) > 1  # courses do not share one answer
+
+    spec = {"id": "psx", "title": "t", "intro": "i", "encounters": ["as-001", "template:as-knee"],
+            "_seed": "course-a"}
+    nb = make_assignment.build_notebook(spec)
+    markers = [MARKER.search(c.source) for c in nb.cells if "medcodelab-key" in c.source]
+    assert markers[0]["variant"] is None and markers[1]["variant"]
+    graded = keys.load(markers[1]["case"], markers[1]["digest"], markers[1]["variant"])
+    assert graded.note == picks["course-a"][0]
+    assert "course-a" not in nbformat.writes(nb)  # only the derived secret is written, never the seed
+    (folder / "templates" / "orthopaedics" / "knee.yaml").write_text(knee.replace("id: ortho-knee-oa-injection",
+                                                                                  "id: as-knee") + "\n# edited\n")
+    with pytest.raises(keys.KeyError_, match="changed"):
+        keys.load(markers[1]["case"], markers[1]["digest"], markers[1]["variant"])

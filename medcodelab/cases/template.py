@@ -115,15 +115,20 @@ def _slot_value(value):
     return value
 
 
-def _combinations(slots: dict, limit: int, seed: str) -> list[tuple]:
+def _combinations(slots: dict, limit: int, seed: str, shuffle: bool = False) -> list[tuple]:
     names = list(slots)
     sizes = [len(slots[n]) for n in names]
     total = 1
     for size in sizes:
         total *= size
     if total <= limit:
-        return list(itertools.product(*(range(s) for s in sizes)))
-    picks = sorted(random.Random(seed).sample(range(total), limit))
+        combos = list(itertools.product(*(range(s) for s in sizes)))
+        if shuffle:
+            random.Random(seed).shuffle(combos)
+        return combos
+    picks = random.Random(seed).sample(range(total), limit)
+    if not shuffle:
+        picks.sort()
     combos = []
     for index in picks:
         digits = []
@@ -134,9 +139,11 @@ def _combinations(slots: dict, limit: int, seed: str) -> list[tuple]:
     return combos
 
 
-def expand(data: dict, source: Path | None = None, use: str = "practice") -> list[Encounter]:
+def expand(data: dict, source: Path | None = None, use: str = "practice", seed: str | None = None) -> list[Encounter]:
     """Every variant of one template, validated for shape (not yet for coding rules). ``use`` is the
-    folder's (practice or assessment) unless the template states it."""
+    folder's (practice or assessment) unless the template states it. ``seed`` (a course's secret,
+    or one derived from it) draws and numbers the variants differently: ``-v01`` of one course is
+    not ``-v01`` of another; without it the bank is the public, fixed one."""
     where = str(source) if source else "template"
     if not isinstance(data, dict):
         raise CaseError(f"{where}: expected a mapping at the top level")
@@ -163,7 +170,8 @@ def expand(data: dict, source: Path | None = None, use: str = "practice") -> lis
     seen: set[str] = set()
     # Draw more than needed so that combinations refused by only_if or rendering alike do not
     # leave the template short; then keep the first `limit` distinct ones.
-    for combo in _combinations(slots, limit * 4, seed=template_id):
+    sampling = template_id if seed is None else f"{template_id}:{seed}"
+    for combo in _combinations(slots, limit * 4, seed=sampling, shuffle=seed is not None):
         context = {name: _slot_value(slots[name][i]) for name, i in zip(slots, combo)}
         renderer = _Renderer(template_id, where, context)
         if not all(truthy(renderer.text(str(c), "only_if")) for c in only_if):
@@ -192,9 +200,33 @@ def expand(data: dict, source: Path | None = None, use: str = "practice") -> lis
     return variants
 
 
-def load_file(path: Path, use: str = "practice") -> list[Encounter]:
+def load_file(path: Path, use: str = "practice", seed: str | None = None) -> list[Encounter]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CaseError(f"{path}: not valid YAML ({exc})") from exc
-    return expand(data, path, use)
+    return expand(data, path, use, seed)
+
+
+def template_id_of(case_id: str) -> str | None:
+    """``card-afib-v03`` -> ``card-afib``; None when the id is not a variant's."""
+    head, sep, tail = case_id.rpartition("-v")
+    return head if sep and tail.isdigit() and head else None
+
+
+def find(folder: Path, template_id: str) -> Path | None:
+    """The template file with this id under ``folder/templates`` (ids are unique in a folder)."""
+    root = folder / "templates"
+    if not root.exists():
+        return None
+    for path in sorted(root.rglob("*.yaml")):
+        try:
+            with path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    if line.startswith("id:"):
+                        if line.split(":", 1)[1].strip().strip("'\"") == template_id:
+                            return path
+                        break
+        except (OSError, UnicodeDecodeError):
+            continue
+    return None
