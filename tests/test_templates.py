@@ -282,3 +282,39 @@ def test_a_course_seed_gives_each_course_its_own_template_variants(tmp_path, mon
                                                                                   "id: as-knee") + "\n# edited\n")
     with pytest.raises(keys.KeyError_, match="changed"):
         keys.load(markers[1]["case"], markers[1]["digest"], markers[1]["variant"])
+
+
+def test_blind_review_packets_hide_the_key_and_compare_scores_by_script(tmp_path):
+    import yaml
+
+    from medcodelab.cases import review
+
+    cases = review._all_cases()
+    hand_written = [cid for cid, c in cases.items() if not c.template]
+    want = min(5, len({c.template for c in cases.values() if c.template}))
+    chosen = review.packets(5, "2026-12-04", tmp_path)
+    assert len(chosen) == want and len({cases[c].template for c in chosen}) == want  # one variant per template
+    chosen += review.packets(2, "x", tmp_path / "more", only_templates=False)
+    chosen = list(dict.fromkeys(chosen))
+    if len(chosen) < 2:
+        chosen.append(hand_written[0])
+    for path in sorted(tmp_path.rglob("*.md")):
+        cid = path.stem.split("-", 1)[1]
+        text = path.read_text()
+        case = cases[cid]
+        assert case.note.strip()[:40] in text and case.title not in text
+        assert not any(k.rationale in text for k in case.diagnoses)
+        assert "rationale" not in text and "key" not in text.lower().replace("keyboard", "")
+    right, wrong = chosen[0], chosen[1]
+    answers = {
+        right: {"diagnoses": [k.code for k in cases[right].diagnoses if not k.optional],
+                "procedures": [{"code": p.code, "modifiers": list(p.modifiers), "units": p.units}
+                               for p in cases[right].procedures]},
+        wrong: {"diagnoses": ["R69"], "procedures": []},
+    }
+    path = tmp_path / "answers.yaml"
+    path.write_text(yaml.safe_dump(answers))
+    table, totals = review.compare(path)
+    assert totals == {"cases": 2, "first": 1, "diagnoses": 1, "procedures": 1 + (not cases[wrong].procedures),
+                      "all": 1}
+    assert f"| {right} |" in table and "NO" in table
