@@ -116,6 +116,7 @@ def _line(code, units=1, mods=(), pointers=(1,), charge=100.0):
     ({"lines": [_line("99213", mods=["25", "59", "XS", "XE", "XU"])]}, "modifier", "error"),  # five modifiers
     ({"lines": [_line("99213", pointers=[3])]}, "pointer", "error"),
     ({"lines": [_line("99396")]}, "age-edit", "error"),             # 40-64 band; the patient is 72
+    ({"lines": [_line("55700")]}, "sex-edit", "error"),             # prostate biopsy for a female patient
     ({"lines": [_line("99284")]}, "place-of-service", "error"),     # an ED visit billed from the office
     ({"payer": "COM-PPO", "lines": [_line("29881", mods=["RT"])]}, "prior-auth", "error"),
     ({"diagnoses": ["R53.83"], "lines": [_line("80061")]}, "medical-necessity", "error"),

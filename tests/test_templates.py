@@ -161,6 +161,7 @@ LOW = _mdm("low", "limited", "low")
     ([_line("99213", minutes=35)], "em-level"),                         # 35 minutes is 99214
     ([_line("99213", mdm=LOW, minutes=20)], "em-level"),                # one basis, not both
     ([_line("99396")], "age-edit"),                                     # 40-64 band; patient is 70 below
+    ([_line("55700")], "sex-edit"),                                     # prostate biopsy; the patient is F
 ])
 def test_procedure_validator_catches(lines, rule, rules):
     age = 70 if lines[0].code == "99396" else 60

@@ -135,7 +135,18 @@ class LineIssue:
     message: str
 
 
-def check_lines(lines, n_dx: int, dos, age: int | None, rules: ProcedureRules) -> list[LineIssue]:
+def procedure_sex(subsection: str) -> str | None:
+    """'F' or 'M' for procedures on one sex's anatomy (the CPT section heading says which)."""
+    sub = (subsection or "").lower()
+    if sub.startswith(("female genital", "maternity care")) or "(obstetric)" in sub or sub == "obstetric":
+        return "F"
+    if sub.startswith("male genital") or "prostate" in sub:
+        return "M"
+    return None
+
+
+def check_lines(lines, n_dx: int, dos, age: int | None, rules: ProcedureRules,
+                sex: str | None = None) -> list[LineIssue]:
     """The payer-facing rules for claim lines (anything with code, modifiers, units, pointers and,
     optionally, exceeds_mue). Codes that are not valid stop the relational checks."""
     issues: list[LineIssue] = []
@@ -181,6 +192,11 @@ def check_lines(lines, n_dx: int, dos, age: int | None, rules: ProcedureRules) -
             fail(i, line.code, "pointer", "a diagnosis pointer is repeated on one line")
         if line.units < 1:
             fail(i, line.code, "units", "units are whole and at least 1")
+        only = procedure_sex(rules.details(line.code).get("subsection", ""))
+        if only and sex in {"F", "M"} and only != sex:
+            fail(i, line.code, "sex-edit", f"{line.code} is a procedure on {'female' if only == 'F' else 'male'} "
+                                           "anatomy; the patient is recorded as "
+                                           f"{'female' if sex == 'F' else 'male'}")
         band = preventive_band(line.code)
         if band is not None and age is not None and not band[0] <= age <= band[1]:
             fail(i, line.code, "age-edit", f"{line.code} is the preventive visit for ages {band[0]}-"
@@ -265,7 +281,8 @@ def check_lines(lines, n_dx: int, dos, age: int | None, rules: ProcedureRules) -
 
 def validate_procedures(case: Encounter, rules: ProcedureRules) -> list[Problem]:
     problems = [Problem(case.case_id, issue.code, issue.rule, issue.message)
-                for issue in check_lines(case.procedures, len(case.diagnoses), case.date_of_service, case.age, rules)]
+                for issue in check_lines(case.procedures, len(case.diagnoses), case.date_of_service, case.age, rules,
+                                         case.sex)]
     for line in case.procedures:
         if not line.rationale:
             problems.append(Problem(case.case_id, line.code, "rationale", "every claim line needs a one-line rationale"))

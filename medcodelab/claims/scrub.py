@@ -50,6 +50,8 @@ FIXES = {
     "pointer": "Point the line at the diagnosis (1-12) that supports it; at most four pointers.",
     "units": "Report at least one unit.",
     "age-edit": "Use the code for the patient's age band on the date of service.",
+    "sex-edit": "Check the patient's recorded sex and the procedure code; if both are right (e.g. a "
+                "transgender patient), follow the payer's instructions for the condition code or modifier KX.",
     "mue": "A per-line limit (MAI 1): report no more units on one line than the MUE allows; if more were "
            "truly given and documented, report them on separate lines with an appropriate modifier per "
            "payer policy, or appeal with the record.",
@@ -153,7 +155,8 @@ class Scrubber:
                     "Report one line with the total units, or add the modifier that shows why they differ "
                     "(76/77 repeat, XS/59 separate site).")
             seen.setdefault(key, i)
-        for issue in check_lines(claim.lines, n_dx, claim.date_of_service, age_years, self.rules):
+        for issue in check_lines(claim.lines, n_dx, claim.date_of_service, age_years, self.rules,
+                                 claim.patient.sex):
             fix = FIXES.get(issue.rule, "Correct the line.")
             if issue.rule == "mue" and "MAI 1" not in issue.message:
                 fix = ("This MUE is a per-day limit set by policy or by the code's definition (MAI 2/3): units "
