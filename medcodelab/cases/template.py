@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import string
 from pathlib import Path
 from types import SimpleNamespace
@@ -66,13 +67,17 @@ def _age_words(age: int) -> str:
     return "newborn" if age == 0 else f"{age}-year-old"
 
 
+_COMPARISON = re.compile(r"^(?P<left>.*?)\s*(?P<op>==|!=)\s*(?P<right>.*)$", re.S)
+
+
 def truthy(text: str) -> bool:
-    text = text.strip()
-    for op in ("==", "!="):
-        if f" {op} " in text:
-            left, right = (part.strip() for part in text.split(f" {op} ", 1))
-            return (left == right) if op == "==" else (left != right)
-    return text.lower() not in FALSE_WORDS
+    """A rendered condition: ``a == b`` / ``a != b`` compare (either side may be empty);
+    otherwise false when empty, false, no, none, null or 0."""
+    match = _COMPARISON.match(text)
+    if match:
+        left, right = match["left"].strip(), match["right"].strip()
+        return (left == right) if match["op"] == "==" else (left != right)
+    return text.strip().lower() not in FALSE_WORDS
 
 
 class _Renderer:
@@ -115,20 +120,23 @@ def _slot_value(value):
     return value
 
 
-def _combinations(slots: dict, limit: int, seed: str, shuffle: bool = False) -> list[tuple]:
-    names = list(slots)
-    sizes = [len(slots[n]) for n in names]
+def _combinations(slots: dict, keep: int, seed: str, shuffle: bool = False) -> list[tuple]:
+    """Slot index tuples to render, in order. All of them, in slot order, when they fit in ``keep``
+    (and no course seed asks for a shuffle); otherwise a seeded random order over all of them (or
+    over a sample four times ``keep`` when there are many), so every slot's values are spread
+    across the variants kept, not just the first slot's first values."""
+    sizes = [len(values) for values in slots.values()]
     total = 1
     for size in sizes:
         total *= size
-    if total <= limit:
-        combos = list(itertools.product(*(range(s) for s in sizes)))
-        if shuffle:
-            random.Random(seed).shuffle(combos)
-        return combos
-    picks = random.Random(seed).sample(range(total), limit)
-    if not shuffle:
-        picks.sort()
+    if total <= keep and not shuffle:
+        return list(itertools.product(*(range(s) for s in sizes)))
+    rng = random.Random(seed)
+    if total <= keep * 4:
+        picks = list(range(total))
+        rng.shuffle(picks)
+    else:
+        picks = rng.sample(range(total), keep * 4)
     combos = []
     for index in picks:
         digits = []
@@ -168,10 +176,10 @@ def expand(data: dict, source: Path | None = None, use: str = "practice", seed: 
 
     variants: list[Encounter] = []
     seen: set[str] = set()
-    # Draw more than needed so that combinations refused by only_if or rendering alike do not
-    # leave the template short; then keep the first `limit` distinct ones.
+    # Combinations refused by only_if or rendering alike are skipped; the first `limit` distinct
+    # ones are kept.
     sampling = template_id if seed is None else f"{template_id}:{seed}"
-    for combo in _combinations(slots, limit * 4, seed=sampling, shuffle=seed is not None):
+    for combo in _combinations(slots, limit, seed=sampling, shuffle=seed is not None):
         context = {name: _slot_value(slots[name][i]) for name, i in zip(slots, combo)}
         renderer = _Renderer(template_id, where, context)
         if not all(truthy(renderer.text(str(c), "only_if")) for c in only_if):
