@@ -319,3 +319,18 @@ def test_blind_review_packets_hide_the_key_and_compare_scores_by_script(tmp_path
     assert totals == {"cases": 2, "first": 1, "diagnoses": 1, "procedures": 1 + (not cases[wrong].procedures),
                       "all": 1}
     assert f"| {right} |" in table and "NO" in table
+
+
+def test_slot_values_may_name_other_slots_and_duplicate_keys_are_refused(tmp_path):
+    nested = TEMPLATE.replace("- {word: right, dx: S52.521A}", "- {word: right, dx: S52.521A, say: '{pt.His} {side.word} wrist'}") \
+        .replace("- {word: left, dx: S52.522A}", "- {word: left, dx: S52.522A, say: '{pt.His} {side.word} wrist'}") \
+        .replace("HPI: {pt.age_words}", "HPI: {side.say} hurts. {pt.age_words}")
+    for v in template.load_file(_write(tmp_path, nested)):
+        side = "right" if v.diagnoses[0].code == "S52.521A" else "left"
+        assert f"{'Her' if v.sex == 'F' else 'His'} {side} wrist hurts." in v.note, v.note
+        assert "{" not in v.note
+    doubled = TEMPLATE.replace("difficulty: 2\n", "difficulty: 2\ndifficulty: 3\n")
+    with pytest.raises(model.CaseError, match="given twice"):
+        template.load_file(_write(tmp_path, doubled))
+    when_empty = TEMPLATE.replace('when: "{falls}"', 'when: "{falls} != "')
+    assert all(len(v.diagnoses) == 2 for v in template.load_file(_write(tmp_path, when_empty)))

@@ -44,6 +44,36 @@ class CaseError(ValueError):
     """A case file is malformed; the message names the file and the field."""
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML that refuses a key given twice in one mapping: PyYAML would keep the last silently,
+    and a repeated ``code:`` in a key is a wrong answer nobody sees."""
+
+
+def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set = set()
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            mark = key_node.start_mark
+            raise CaseError(f"{mark.name}: line {mark.line + 1}: the key {key!r} is given twice in one mapping")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def read_yaml(path: Path):
+    """Parse a case or template file strictly (duplicate keys refused), with clear errors."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.load(handle, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as exc:
+        raise CaseError(f"{path}: not valid YAML ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise CaseError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+
+
 @dataclass(frozen=True)
 class KeyCode:
     code: str
@@ -320,11 +350,7 @@ def from_dict(data: dict, source: Path | None = None) -> Encounter:
 
 
 def load_file(path: Path) -> Encounter:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CaseError(f"{path}: not valid YAML ({exc})") from exc
-    return from_dict(data, path)
+    return from_dict(read_yaml(path), path)
 
 
 TEMPLATES_DIR = "templates"

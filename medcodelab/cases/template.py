@@ -28,8 +28,6 @@ import string
 from pathlib import Path
 from types import SimpleNamespace
 
-import yaml
-
 from .model import CaseError, Encounter, from_dict
 
 TEMPLATE_FIELDS = {"slots", "only_if", "max_variants"}
@@ -87,12 +85,23 @@ class _Renderer:
         self.context = context
         self.formatter = string.Formatter()
 
+    def _placeholder(self) -> re.Pattern:
+        names = "|".join(re.escape(n) for n in sorted(self.context, key=len, reverse=True)) or "(?!)"
+        return re.compile(r"\{(?:" + names + r")(?:\.[A-Za-z_]\w*)*(?:![rsa])?(?::[^{}]*)?\}")
+
     def text(self, value: str, spot: str) -> str:
-        try:
-            return self.formatter.vformat(value, (), self.context)
-        except (KeyError, AttributeError, IndexError, ValueError) as exc:
-            raise CaseError(f"{self.where}: {spot}: cannot fill {value[:60]!r}: {exc!r} "
-                            f"(slots: {', '.join(sorted(self.context))})") from None
+        """Fill the slots; a slot value may itself name slots (``{side.word}`` inside a slot's text),
+        so filling repeats while placeholders remain (at most three levels)."""
+        out = value
+        for _level in range(4):
+            try:
+                out = self.formatter.vformat(out, (), self.context)
+            except (KeyError, AttributeError, IndexError, ValueError) as exc:
+                raise CaseError(f"{self.where}: {spot}: cannot fill {out[:60]!r}: {exc!r} "
+                                f"(slots: {', '.join(sorted(self.context))})") from None
+            if not self._placeholder().search(out):
+                return out
+        raise CaseError(f"{self.where}: {spot}: slots still unfilled after three levels: {out[:80]!r}")
 
     def tree(self, value, spot: str):
         if isinstance(value, str):
@@ -209,11 +218,9 @@ def expand(data: dict, source: Path | None = None, use: str = "practice", seed: 
 
 
 def load_file(path: Path, use: str = "practice", seed: str | None = None) -> list[Encounter]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CaseError(f"{path}: not valid YAML ({exc})") from exc
-    return expand(data, path, use, seed)
+    from .model import read_yaml
+
+    return expand(read_yaml(path), path, use, seed)
 
 
 def template_id_of(case_id: str) -> str | None:
