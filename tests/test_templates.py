@@ -334,3 +334,10 @@ def test_slot_values_may_name_other_slots_and_duplicate_keys_are_refused(tmp_pat
         template.load_file(_write(tmp_path, doubled))
     when_empty = TEMPLATE.replace('when: "{falls}"', 'when: "{falls} != "')
     assert all(len(v.diagnoses) == 2 for v in template.load_file(_write(tmp_path, when_empty)))
+
+
+def test_yaml_booleans_as_field_names_get_a_clear_message(tmp_path):
+    bad = TEMPLATE.replace("- {word: right, dx: S52.521A}", "- {word: right, dx: S52.521A, on: x}") \
+        .replace("- {word: left, dx: S52.522A}", "- {word: left, dx: S52.522A, on: y}")
+    with pytest.raises(model.CaseError, match="not text"):
+        template.load_file(_write(tmp_path, bad))

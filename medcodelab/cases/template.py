@@ -173,6 +173,12 @@ def expand(data: dict, source: Path | None = None, use: str = "practice", seed: 
         raise CaseError(f"{where}: slots must map each name to a non-empty list of values")
     if "pt" in slots:
         raise CaseError(f"{where}: 'pt' is reserved for the patient's pronouns")
+    for name, values in slots.items():
+        for value in values:
+            bad = [k for k in value if not isinstance(k, str)] if isinstance(value, dict) else []
+            if not isinstance(name, str) or bad:
+                raise CaseError(f"{where}: slot {name!r}: field name {(bad or [name])[0]!r} is not text (YAML reads "
+                                "yes/no/on/off/true/false as true or false): quote it or choose another name")
     limit = data.get("max_variants", DEFAULT_MAX_VARIANTS)
     if not isinstance(limit, int) or not 1 <= limit <= 500:
         raise CaseError(f"{where}: max_variants must be a whole number 1-500")
