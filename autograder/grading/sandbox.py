@@ -100,10 +100,12 @@ class Sandbox:
         """What the kernel must not see, and what it needs, shallow to deep (the order bwrap applies)."""
         hidden = set(self.hide) | {str(Path.home().resolve())}
         # the kernel needs Python, the environment, the project (an editable install reads it in
-        # place) and the code-set database; /tmp is emptied anyway, so what lives there is shown too
+        # place) and the code-set database (the file alone: the folder it sits in may hold other
+        # things, keys even, when MEDCODELAB_DB points somewhere shared); /tmp is emptied, so what
+        # is needed from there is shown again
         from medcodelab import paths
 
-        needed = {sys.base_prefix, sys.prefix, str(paths.PROJECT_ROOT), str(paths.db_path().parent)}
+        needed = {sys.base_prefix, sys.prefix, str(paths.PROJECT_ROOT), str(paths.db_path())}
         shown = {str(Path(p).resolve()) for p in needed}
         shown = {p for p in shown if p == "/tmp" or p.startswith("/tmp/")
                  or any(p.startswith(h + os.sep) or p == h for h in hidden)}
