@@ -153,7 +153,7 @@ EXPECTED = {
     "04-ncci-bundled.json": {"ncci-ptp"},
     "05-mue-units.json": {"mue"},
     "06-timely-filing.json": {"timely-filing"},
-    "07-invalid-diagnosis.json": {"diagnosis", "medical-necessity"},
+    "07-invalid-diagnosis.json": {"diagnosis"},
     "08-replacement-claim.json": set(),
 }
 

@@ -64,9 +64,26 @@ def _line_key(line) -> tuple:
     return (line.code, frozenset(line.modifiers), line.units)
 
 
-def compare(answers_path: Path) -> tuple[str, dict]:
+def _by_packet_note(packets_dir: Path, cases: dict) -> dict[str, str]:
+    """Packet id -> the case whose note the packet shows (ids of a template's variants may be
+    renumbered after a packet was written; the note is what the reviewer coded)."""
+    by_note = {c.note.strip(): cid for cid, c in cases.items()}
+    found = {}
+    for path in packets_dir.glob("*.md"):
+        packet_id = path.stem.split("-", 1)[1]
+        body = path.read_text(encoding="utf-8").split("```", 2)[1]
+        note = body.split("\n\n", 1)[1].strip() if "\n\n" in body else ""
+        if note in by_note:
+            found[packet_id] = by_note[note]
+    return found
+
+
+def compare(answers_path: Path, packets_dir: Path | None = None) -> tuple[str, dict]:
     cases = _all_cases()
     answers = yaml.safe_load(answers_path.read_text(encoding="utf-8")) or {}
+    if packets_dir is not None:
+        moved = _by_packet_note(packets_dir, cases)
+        answers = {moved.get(cid, cid): given for cid, given in answers.items()}
     rows, totals = [], {"cases": 0, "first": 0, "diagnoses": 0, "procedures": 0, "all": 0}
     for cid, given in answers.items():
         case = cases.get(cid)
@@ -113,12 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--include-hand-written", action="store_true")
     p = verbs.add_parser("compare")
     p.add_argument("answers", type=Path)
+    p.add_argument("--packets", type=Path, help="the packet folder: match answers to cases by the note shown")
     args = parser.parse_args(argv)
     if args.verb == "packets":
         chosen = packets(args.sample, args.seed, args.out, not args.include_hand_written)
         print(f"wrote {len(chosen)} packets to {args.out}")
         return 0
-    table, totals = compare(args.answers)
+    table, totals = compare(args.answers, args.packets)
     print(table)
     n = totals["cases"] or 1
     print(f"\n{totals['cases']} cases: first-listed {totals['first']}/{n}, diagnoses {totals['diagnoses']}/{n}, "

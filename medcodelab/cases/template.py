@@ -208,8 +208,9 @@ def expand(data: dict, source: Path | None = None, use: str = "practice", seed: 
         context["pt"] = pronouns(sex, age)
         rendered = renderer.tree({k: v for k, v in body.items() if k != "patient"}, "template")
         rendered["patient"] = {"sex": sex, "age": age}
-        fingerprint = json.dumps({k: rendered.get(k) for k in ("note", "key", "patient", "payer", "setting",
-                                                                "date_of_service", "title")},
+        # a variant counts only if a learner would code something different: the note or the key
+        # changes (a new payer name or date alone is the same exercise)
+        fingerprint = json.dumps({k: rendered.get(k) for k in ("note", "key", "setting")},
                                  sort_keys=True, default=str)
         if fingerprint in seen:
             continue
