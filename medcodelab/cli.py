@@ -169,7 +169,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
-    if args.summary:
+    filtered = bool(args.topic or args.specialty or args.difficulty or args.list)
+    if args.summary or (args.json and not filtered):
         from .cases import model, store
 
         try:
@@ -448,7 +449,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", action="store_true",
                    help="count templates, variants and hand-written cases by specialty and setting, "
                         "from the case folders (practice and assessment; no keys are shown)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--list", action="store_true", help="with --json: the practice encounters, not the counts")
+    p.add_argument("--json", action="store_true",
+                   help="the bank's counts as JSON; with --list or a filter, the encounters instead")
     p.set_defaults(run=cmd_cases)
     return top
 

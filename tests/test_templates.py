@@ -214,9 +214,13 @@ def _cli(*args):
 
 
 def test_cases_summary_counts_the_bank():
-    out = _cli("cases", "--summary", "--json")
+    out = _cli("cases", "--json")
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
+    assert {"templates", "variants", "practice", "assessment", "by_specialty", "by_setting"} <= set(summary)
+    assert json.loads(_cli("cases", "--summary", "--json").stdout) == summary
+    listed = json.loads(_cli("cases", "--list", "--json").stdout)
+    assert isinstance(listed, list) and len(listed) == summary["practice"]
     practice, assessment = store.load_all()
     assert summary["practice"] == len(practice) and summary["assessment"] == len(assessment)
     assert summary["variants"] == sum(1 for c in practice + assessment if c.template)
