@@ -19,7 +19,7 @@ from traitlets.config import Config
 
 from .preprocessors import OverwriteReleasedCells, ReadCodingAnswers, ScoreCodingAnswers
 
-ANSWER_STUB = '# your codes here, in quotes, first-listed first, e.g. "E11.9", "I10"'
+ANSWER_STUB = '# your answer here, in the form the instructions above show'
 
 
 def ensure_tools_on_path() -> None:

@@ -119,9 +119,10 @@ def write_submission(release_nb: Path, target: Path, answers: dict[str, list[str
 
 
 class Course:
-    """A throwaway nbgrader course for ps01, driven through nbgrader's own API in one process."""
+    """A throwaway nbgrader course for one problem set (ps01 unless told), driven through
+    nbgrader's own API in one process."""
 
-    def __init__(self, root: Path, timeout: int = 10, quiet: bool = True) -> None:
+    def __init__(self, root: Path, timeout: int = 10, quiet: bool = True, assignment: str = ASSIGNMENT) -> None:
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
 
@@ -129,17 +130,19 @@ class Course:
 
         # nbgrader's gradebook warns (SAWarning) on each student's first autograde; it is harmless
         warnings.filterwarnings("ignore", message="Object of type <Submitted")
+        self.assignment = assignment
         self.root = Path(root).resolve()
         self.course_id = "medcodelab-demo"
         if self.root.exists():
             shutil.rmtree(self.root)
         (self.root / "source").mkdir(parents=True)
-        shutil.copytree(paths.PROJECT_ROOT / "assignments" / "source" / ASSIGNMENT, self.root / "source" / ASSIGNMENT)
+        shutil.copytree(paths.PROJECT_ROOT / "assignments" / "source" / self.assignment,
+                        self.root / "source" / self.assignment)
         config = course_config(self.root, course_id=self.course_id, exchange=self.root / "exchange", timeout=timeout)
         if quiet:
             config.Application.log_level = "WARN"
         self.api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        self.release_nb = self.root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        self.release_nb = self.root / "release" / self.assignment / f"{self.assignment}.ipynb"
 
     def _check(self, out: dict, what: str) -> dict:
         if not out["success"]:
@@ -147,35 +150,35 @@ class Course:
         return out
 
     def generate_and_release(self) -> None:
-        self._check(self.api.generate_assignment(ASSIGNMENT), "generate_assignment")
-        self._check(self.api.release_assignment(ASSIGNMENT), "release_assignment")
+        self._check(self.api.generate_assignment(self.assignment), "generate_assignment")
+        self._check(self.api.release_assignment(self.assignment), "release_assignment")
 
     def submit(self, student: str, answers: dict[str, list[str]] | None = None, **kwargs) -> Path:
-        return write_submission(self.release_nb, self.root / "submitted" / student / ASSIGNMENT, answers, **kwargs)
+        return write_submission(self.release_nb, self.root / "submitted" / student / self.assignment, answers, **kwargs)
 
     def key_answers(self) -> dict[str, list[str]]:
         return key_answers(self.root)
 
     def autograde(self, student: str) -> dict:
-        return self.api.autograde(ASSIGNMENT, student)
+        return self.api.autograde(self.assignment, student)
 
     def feedback(self, student: str) -> Path | None:
-        out = self.api.generate_feedback(ASSIGNMENT, student)
-        return self.root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html" if out["success"] else None
+        out = self.api.generate_feedback(self.assignment, student)
+        return self.root / "feedback" / student / self.assignment / f"{self.assignment}.html" if out["success"] else None
 
     def scores(self, student: str) -> tuple[float, dict[str, float]]:
         """The student's total and per-question scores, as the gradebook holds them."""
         from nbgrader.api import Gradebook
 
         with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}", self.course_id) as gb:
-            submission = gb.find_submission(ASSIGNMENT, student)
+            submission = gb.find_submission(self.assignment, student)
             return submission.score, {g.name: g.score for nb in submission.notebooks for g in nb.grades}
 
     def maxima(self) -> tuple[float, dict[str, float]]:
         from nbgrader.api import Gradebook
 
         with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}", self.course_id) as gb:
-            assignment = gb.find_assignment(ASSIGNMENT)
+            assignment = gb.find_assignment(self.assignment)
             return assignment.max_score, {c.name: c.max_score for nb in assignment.notebooks for c in nb.grade_cells}
 
     def export_csv(self) -> Path:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import pprint
 from pathlib import Path
 
 import nbformat
@@ -41,7 +42,7 @@ from medcodelab import paths
 from medcodelab.cases.model import Encounter
 from medcodelab.scoring.diagnoses import FIRST_LISTED_WEIGHT
 
-from . import keys
+from . import keys, tasks
 
 SPECS = Path(__file__).resolve().parent / "assignments"
 SOURCE = paths.PROJECT_ROOT / "assignments" / "source"
@@ -67,7 +68,73 @@ def _note_markdown(n: int, case: Encounter) -> str:
             f"List the ICD-10-CM codes this note supports, the {case.first_listed_label} first.")
 
 
+def _finish(cells: list, total: float) -> nbformat.NotebookNode:
+    cells.append(v4.new_markdown_cell(
+        f"---\nThis problem set is worth {total:g} points. Before you submit: *Kernel → Restart and run all*, "
+        "and make sure every answer cell runs.", metadata=_meta("outro", locked=True)))
+    for n, cell in enumerate(cells):  # stable ids, so regenerating changes nothing
+        cell["id"] = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell-{n:02d}").replace("_", "-")
+    nb = v4.new_notebook(cells=cells)
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    return nb
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line if line.strip() else "" for line in text.strip("\n").splitlines())
+
+
+def build_task_notebook(spec: dict) -> nbformat.NotebookNode:
+    """A problem set of tasks (fix a claim, answer in SQL): each task's material, an answer cell
+    whose solution region holds the key, and a test cell whose hidden region names the task."""
+    cells = [
+        v4.new_markdown_cell(f"# {spec['title']}\n\n{spec['intro'].rstrip()}", metadata=_meta("intro", locked=True)),
+        v4.new_code_cell(spec["setup"].rstrip(), metadata=_meta("setup", locked=True)),
+    ]
+    total = 0.0
+    for n, task_id in enumerate(spec["tasks"], start=1):
+        task = tasks.load(task_id)
+        total += task.points
+        marker = f"# medcodelab-key: answer={{}} task={task.task_id} sha256={tasks.digest(task.task_id)}"
+        if task.kind == "claim":
+            variable, claim = f"fix_{n:02d}", f"claim_{n:02d}"
+            lines = ",\n".join(_indent(pprint.pformat(line, sort_dicts=False, width=100), "        ")
+                               for line in task.data["fix"]["lines"])
+            body = f'    "edits": {list(task.data["edits"])!r},\n'
+            if "diagnoses" in task.data["fix"]:
+                body += f'    "diagnoses": {list(task.data["fix"]["diagnoses"])!r},\n'
+            body += f'    "lines": [\n{lines},\n    ],\n'
+            cells += [
+                v4.new_markdown_cell(f"## Claim {n}: {task.title} ({task.points:g} points)\n\n"
+                                     f"**What the record documents.** {task.data['story'].strip()}",
+                                     metadata=_meta(f"story_{variable}", locked=True)),
+                v4.new_code_cell(f"{claim} = {pprint.pformat(task.data['claim'], sort_dicts=False, width=100)}\n"
+                                 f"show_claim({claim})", metadata=_meta(f"given_{claim}", locked=True)),
+                v4.new_code_cell(f"{variable} = {{\n    ### BEGIN SOLUTION\n{body}    ### END SOLUTION\n}}",
+                                 metadata=_meta(f"answer_{variable}", solution=True)),
+            ]
+            check = f'check_fix("{variable}", {claim})'
+        else:
+            variable = f"q{n:02d}"
+            cells += [
+                v4.new_markdown_cell(f"## Question {n}: {task.title} ({task.points:g} points)\n\n"
+                                     f"{task.data['prompt'].strip()}", metadata=_meta(f"prompt_{variable}", locked=True)),
+                v4.new_code_cell(f'{variable} = (\n    ### BEGIN SOLUTION\n    """\n'
+                                 f'{_indent(task.data["key_sql"], "    ")}\n    """\n    ### END SOLUTION\n)',
+                                 metadata=_meta(f"answer_{variable}", solution=True)),
+            ]
+            check = f'check_sql("{variable}")'
+        cells.append(v4.new_code_cell(
+            f"{check}\n### BEGIN HIDDEN TESTS\n{marker.format(variable)}\n### END HIDDEN TESTS",
+            metadata=_meta(f"test_{variable}", grade=True, locked=True, points=task.points)))
+    return _finish(cells, total)
+
+
 def build_notebook(spec: dict) -> nbformat.NotebookNode:
+    if "tasks" in spec:
+        return build_task_notebook(spec)
     assignment = spec["id"]
     answers_file = f"{assignment}.answers.json"
     cells = [
@@ -120,17 +187,7 @@ def build_notebook(spec: dict) -> nbformat.NotebookNode:
                 metadata=_meta(f"test_{question}", grade=True, locked=True, points=points),
             ),
         ]
-    cells.append(v4.new_markdown_cell(
-        f"---\nThis problem set is worth {total:g} points. Before you submit: *Kernel → Restart and run all*, "
-        "and make sure every answer cell runs.", metadata=_meta("outro", locked=True)))
-    for n, cell in enumerate(cells):  # stable ids, so regenerating changes nothing
-        cell["id"] = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell-{n:02d}").replace("_", "-")
-    nb = v4.new_notebook(cells=cells)
-    nb.metadata = {
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    }
-    return nb
+    return _finish(cells, total)
 
 
 TEMPLATE_PREFIX = "template:"
@@ -185,6 +242,8 @@ def load_spec(assignment: str) -> dict:
 
 def render(assignment: str, seed: str | None = None) -> str:
     spec = load_spec(assignment)
+    if seed and "tasks" in spec:
+        raise ValueError(f"{assignment} is a set of fixed tasks with no per-course variants; generate it without --seed")
     if seed:
         spec = {**spec, "encounters": draw(spec, seed), "_seed": seed}
     return nbformat.writes(build_notebook(spec)) + "\n"

@@ -26,9 +26,10 @@ from medcodelab.cases.model import Encounter
 from medcodelab.scoring.diagnoses import Score
 from medcodelab.scoring.extract import assigns, extract
 
-from . import keys
+from . import keys, tasks
+from .tasks import Task
 
-MARKER = re.compile(r"#\s*medcodelab-key:\s*answer=(?P<answer>\w+)\s+case=(?P<case>[\w.-]+)"
+MARKER = re.compile(r"#\s*medcodelab-key:\s*answer=(?P<answer>\w+)\s+(?P<kind>case|task)=(?P<case>[\w.-]+)"
                     r"(?:\s+sha256=(?P<digest>[0-9a-f]{16}))?(?:\s+variant=(?P<variant>[0-9a-f]{16}))?")
 
 
@@ -36,9 +37,10 @@ MARKER = re.compile(r"#\s*medcodelab-key:\s*answer=(?P<answer>\w+)\s+case=(?P<ca
 class Question:
     grade_id: str  # the test cell's grade id
     variable: str  # the answer variable, e.g. enc_01
-    case: Encounter
+    case: Encounter | Task  # an encounter to code, or a task (fix a claim, answer in SQL)
     points: float
     codes: list[str] | None = None
+    answer: object = None  # a task's answer, read as data
     problem: str | None = None
     answer_cell: int | None = None  # index of the cell the answer was read from
     notes: list[str] = field(default_factory=list)  # things the instructor may want to know
@@ -72,7 +74,7 @@ def read(nb: NotebookNode, folder: Path, answers_file: str) -> list[Question]:
         cell = nb.cells[index]
         meta = cell.metadata["nbgrader"]
         # the key is loaded now and checked against the digest the instructor's copy carries
-        case = keys.load(match["case"], match["digest"], match["variant"])
+        case = load_marked(match)
         question = Question(meta["grade_id"], match["answer"], case, float(meta["points"]))
         answer_index, count = _answer_cell(nb, question.variable)
         if answer_index is None:
@@ -81,12 +83,24 @@ def read(nb: NotebookNode, folder: Path, answers_file: str) -> list[Question]:
             question.answer_cell = answer_index
             if count > 1:
                 question.notes.append(f"`{question.variable}` is assigned in {count} cells; the last one was graded")
+            if isinstance(case, Task):
+                question.answer, question.problem = case.read_answer(nb.cells[answer_index].source, question.variable)
+                questions.append(question)
+                continue
             got = extract(nb.cells[answer_index].source, question.variable)
             question.codes, question.problem = got.codes, got.problem
             if got.from_file is not None:
                 question.codes, question.problem = _from_file(folder / answers_file, got.from_file)
         questions.append(question)
     return questions
+
+
+def load_marked(match: re.Match, check_digest: bool = True) -> Encounter | Task:
+    """What a marker grades: an encounter's key, or a task (digest checked unless told not to)."""
+    digest = match["digest"] if check_digest else None
+    if match["kind"] == "task":
+        return tasks.load(match["case"], digest)
+    return keys.load(match["case"], digest, match["variant"])
 
 
 def _from_file(path: Path, question: str) -> tuple[list[str] | None, str | None]:
@@ -129,7 +143,10 @@ def score(nb: NotebookNode, questions: list[Question]) -> None:
                                      f"<p><b>0 of {question.points:g} points.</b> {escape(question.reason)}</p>"),
                             _result(0.0)]
             continue
-        question.score = api.score(question.codes, question.case)  # the same call practice feedback makes
+        if isinstance(question.case, Task):
+            question.score = question.case.score(question.answer)  # the library's scorer, as in practice
+        else:
+            question.score = api.score(question.codes, question.case)  # the same call practice feedback makes
         question.earned = round(question.points * question.score.fraction, 2)
         cell.outputs = [_display(f"{question.earned:g} of {question.points:g} points\n"
                                  f"{question.score.as_text(summary=False)}",
@@ -155,9 +172,11 @@ def mastery_cell(questions: list[Question]) -> NotebookNode:
         share = earned / possible if possible else 0.0
         rows.append(f"| {topic} | {earned:g} / {possible:g} | {share:.0%} | "
                     f"{'well done' if share >= 0.85 else 'review this topic' if share < 0.6 else 'nearly there'} |")
-    guidelines = sorted({k.guideline for q in questions if q.score for v in q.score.verdicts
-                         if v.verdict in ("missing", "partial", "sequencing") for k in q.case.diagnoses
-                         if k.code == v.key and k.guideline})
+    guidelines = sorted({k.guideline for q in questions if q.score and isinstance(q.case, Encounter)
+                         for v in q.score.verdicts if v.verdict in ("missing", "partial", "sequencing")
+                         for k in q.case.diagnoses if k.code == v.key and k.guideline}
+                        | {g for q in questions if isinstance(q.case, Task)
+                           for g in q.case.feedback_guidelines(q.score.fraction if q.score else 0.0)})
     reread = ("\n\n**Guidelines to reread:** " + "; ".join(guidelines)) if guidelines else ""
     return v4.new_markdown_cell(
         "## Your results by topic\n\n| topic | points | share | |\n|---|---|---|---|\n" + "\n".join(rows) + reread,

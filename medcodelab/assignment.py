@@ -95,3 +95,104 @@ def check_answer(question: str, date_of_service: str | None = None) -> None:
     print("\n".join(lines))
     if problems and os.environ.get("NBGRADER_EXECUTION") == "validate":
         raise AssertionError("\n".join(lines))
+
+
+# -- claim scrubbing (ps05) and analytics (ps06) ------------------------------------------
+class _Html:
+    def __init__(self, html: str, text: str) -> None:
+        self.html, self.text = html, text
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def show_claim(claim: dict) -> _Html:
+    """The claim as a CMS-1500-style form (the dict is what the grader and the scrubber read)."""
+    from .claims import model, render
+
+    parsed = model.from_dict(claim)
+    lines = ", ".join(f"{line.code}{''.join('-' + m for m in line.modifiers)} x{line.units}" for line in parsed.lines)
+    return _Html(render.claim_html(parsed), f"claim {parsed.claim_id}: {', '.join(parsed.diagnoses)} / {lines}")
+
+
+def scrub_claim(claim: dict) -> list[dict]:
+    """The scrubber's edits on a claim dict, as of the date it was submitted (what a clearinghouse sees)."""
+    from .claims import model
+    from .claims.scrub import Scrubber
+
+    parsed = model.from_dict(claim)
+    return [e.as_dict() for e in Scrubber(db.cursor()).scrub(parsed, parsed.submitted)]
+
+
+def _report(lines: list[str], problems: int) -> None:
+    print("\n".join(lines))
+    if problems and os.environ.get("NBGRADER_EXECUTION") == "validate":
+        raise AssertionError("\n".join(lines))
+
+
+def check_fix(question: str, claim: dict) -> None:
+    """Check a corrected claim's form the way the grader reads it, then scrub the corrected claim.
+
+    It says whether the grader can read your answer and which scrubber errors the corrected
+    claim still has; it never says whether your fix matches the key (the documentation decides
+    that, and a claim can scrub clean and still misreport what was done).
+    """
+    from .claims.model import chargemaster
+    from .scoring import claims as claim_scoring
+
+    source = _answer_source(question)
+    if source is None:
+        return _report([f"⚠ no cell you ran assigns `{question}`"], 1)
+    fix, problem = claim_scoring.read_fix_answer(source, question)
+    if problem:
+        return _report([f"⚠ the grader cannot read this answer: {problem}"], 1)
+    edits = ", ".join(fix.edits) or "none named"
+    lines = [f"edits you named: {edits}",
+             f"corrected claim: {len(fix.lines)} line(s): " + "; ".join(line.label() for line in fix.lines)]
+    try:
+        errors = claim_scoring.scrub_errors(db.cursor())(
+            claim_scoring.corrected_claim(claim, fix, chargemaster()))
+    except db.DataNotBuilt:
+        return _report(lines + ["(the lab's database is not built here, so the claim was not scrubbed)"], 0)
+    lines += [f"⚠ still breaks {rule}: {message}" for rule, message in errors] or \
+        ["the corrected claim scrubs clean; the grader also compares it with the documentation's key"]
+    _report(lines, 0)  # a claim that still breaks a rule is an answer, just not a full-marks one
+
+
+def practice_sql():
+    """A read-only connection to the practice RCM dataset (made on first use): explore with
+    ``con.sql("SELECT ...").df()``; the grader runs your answers on the same tables."""
+    from .rcm import practice_dataset
+    from .scoring import tables
+
+    # the grader's own settings: DuckDB refuses a second connection to one file with other settings
+    return tables.locked_connection(practice_dataset())
+
+
+def check_sql(question: str, show: int = 5) -> None:
+    """Run a SQL answer the way the grader will (read-only, one SELECT, time limit) and show the
+    first rows; it never says whether the result is the right one."""
+    from .rcm import practice_dataset
+    from .scoring import tables
+
+    source = _answer_source(question)
+    if source is None:
+        return _report([f"⚠ no cell you ran assigns `{question}`"], 1)
+    sql, problem = tables.read_sql_answer(source, question)
+    if problem:
+        return _report([f"⚠ the grader cannot read this answer: {problem}"], 1)
+    conn = tables.locked_connection(practice_dataset())
+    try:
+        result = tables.run(conn, sql)
+    except tables.QueryError as exc:
+        return _report([f"⚠ {exc}"], 1)
+    finally:
+        conn.close()
+    lines = [f"the query runs: {len(result.rows)} row(s), columns {', '.join(result.columns)}"]
+    lines += [f"  {row}" for row in result.rows[:show]]
+    if len(result.rows) > show:
+        lines.append(f"  ... and {len(result.rows) - show} more")
+    _report(lines, 0)

@@ -34,7 +34,7 @@ from traitlets.config import Config
 from medcodelab import paths
 from medcodelab.scoring.extract import is_plain_data
 
-from .. import keys, questions
+from .. import keys, questions, tasks
 from . import assemble, execute, record
 from .report import GRADED, KEPT, NOT_GRADED, Report, StudentResult
 from .sandbox import Limits, Sandbox
@@ -137,7 +137,8 @@ class Grader:
                                f"`nbgrader generate_assignment {assignment}` first") from None
         self._check_keys()
         os.environ.setdefault("MEDCODELAB_DB", str(paths.db_path()))  # the kernels' code-set database
-        hidden = [course.root, paths.assessment_cases_dir(), Path(course.config.Exchange.get("root", "/nonexistent"))]
+        hidden = [course.root, paths.assessment_cases_dir(), tasks.tasks_dir(),
+                  Path(course.config.Exchange.get("root", "/nonexistent"))]
         self.sandbox = Sandbox(self.jobs, limits, hide=hidden, isolate=isolate)
         self.lock = asyncio.Lock()
 
@@ -148,7 +149,9 @@ class Grader:
                 match = questions.MARKER.search(source)
                 if match:
                     try:
-                        keys.load(match["case"], match["digest"])
+                        key = questions.load_marked(match)
+                        if isinstance(key, tasks.Task):
+                            key.check()
                     except (keys.KeyError_, Exception) as exc:
                         raise GradingError(f"cannot grade {self.assignment}: {exc}") from None
 

@@ -489,3 +489,26 @@ def _finish(conn: duckdb.DuckDBPyConnection, scale: str, seed: int, ref: Referen
     conn.executemany("INSERT INTO generation_info VALUES (?, ?)", sorted(info.items()))
     conn.execute("DROP TABLE IF EXISTS _draws")
     conn.execute("CHECKPOINT")
+
+
+def practice_dataset(scale: str = "small", seed: int = 0) -> Path:
+    """The practice dataset the course and the analytics problem set read (made on first use).
+
+    It lives beside the lab's database; where that folder is read-only (a shared JupyterHub
+    image), in the user's own cache. The same scale and seed give the same tables everywhere,
+    so the grader, which makes its own copy the same way, scores against what the student saw.
+    """
+    name = f"rcm-{scale}.duckdb" if seed == 0 else f"rcm-{scale}-seed{seed}.duckdb"
+    candidates = [paths.build_dir() / name, Path.home() / ".cache" / "medcodelab" / name]
+    for path in candidates:
+        if path.exists():
+            return path
+    for path in candidates:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if os.access(path.parent, os.W_OK):
+                generate(path, scale, seed)
+                return path
+        except OSError:
+            continue
+    raise GenerateError(f"cannot write the practice dataset to {' or '.join(str(p.parent) for p in candidates)}")

@@ -103,6 +103,28 @@ def _from_value(value: ast.expr, variable: str) -> Extracted:
     return Extracted(list(codes), None, None)
 
 
+def literal(source: str, variable: str, example: str) -> tuple[object | None, str | None]:
+    """The literal value of the last top-level assignment to ``variable`` (any data: a dict, a
+    string...), or why there is none. ``example`` shows the learner the expected form."""
+    if len(source) > MAX_SOURCE:
+        return None, f"the answer cell is over {MAX_SOURCE:,} characters"
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        return None, f"the answer cell is not valid Python (line {exc.lineno}: {exc.msg})"
+    value = None
+    for node in tree.body:
+        if any(isinstance(t, ast.Name) and t.id == variable for t in _assignment_targets(node)):
+            value = node.value  # type: ignore[attr-defined]
+    if value is None:
+        return None, f"the answer cell does not assign `{variable}` at top level; write `{variable} = {example}`"
+    try:
+        return ast.literal_eval(value), None
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None, (f"`{variable}` must be written out as data (`{variable} = {example}`); answers are "
+                      "graded as data, not computed")
+
+
 def is_plain_data(source: str) -> bool:
     """Is this cell nothing but data: names bound to literals (or ``saved("...")``), comments?
 
