@@ -69,3 +69,18 @@ def test_practice_cases_named_in_the_course_exist():
     for path in (ROOT / "course").glob("*.ipynb"):
         for case_id in re.findall(r'"(pc-\d{3})"', path.read_text()):
             assert case_id in known, f"{path.name} names {case_id}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment,check,ok", [
+    ("ps05-claim-scrubbing", "check_fix(", "the corrected claim scrubs clean"),
+    ("ps06-rcm-analytics", "check_sql(", "the query runs"),
+])
+def test_task_check_cells_read_the_solutions(assignment, check, ok, tmp_path):
+    """The source notebooks hold the keys: every check cell must read them as the grader will."""
+    nb = execute(ROOT / "assignments" / "source" / assignment / f"{assignment}.ipynb", tmp_path)
+    checks = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(check)]
+    assert len(checks) == 6
+    for cell in checks:
+        text = "".join(o.get("text", "") for o in cell.outputs)
+        assert ok in text and "⚠" not in text, text
