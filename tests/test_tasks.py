@@ -325,3 +325,14 @@ def test_an_nbgrader_cycle_grades_tasks_as_data(assignment, tmp_path):
     html = feedback.read_text()
     assert "medcodelab-key" not in html and "HIDDEN TESTS" not in html and "Your results by topic" in html
     assert "Why:" in html
+
+
+def test_practice_feedback_and_the_grader_score_a_fix_alike():
+    """course/02's check_fix and the ps05 grader are one scorer: the same answer, the same score."""
+    task = tasks.load("ps05-claim-02")
+    answer = _key_answer(task)
+    answer["lines"][1]["modifiers"] = ["XU"]
+    key = {"edits": task.data["edits"], **task.data["fix"]}
+    practice = claim_scoring.check_fix(answer, task.data["claim"], key, accept=task.data["accept_modifiers"])
+    graded = task.score(claim_scoring.read_fix(answer))
+    assert practice.as_dict() == graded.as_dict() and not graded.perfect

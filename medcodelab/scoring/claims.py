@@ -337,3 +337,15 @@ def scrub_errors(conn, today: dt.date | None = None):
         return [(e.rule, e.message) for e in scrubber.scrub(parsed, when) if e.severity == ERROR]
 
     return run
+
+
+def check_fix(answer: dict, given: dict, key: dict, accept: dict[str, list[str]] | None = None,
+              explanation: str = "") -> ClaimScore:
+    """Practice feedback on a corrected claim: the scorer the graded problem set uses, with a key
+    you hold (``{"edits": [...], "diagnoses": [...], "lines": [...]}``) and the lab's scrubber."""
+    from .. import db
+    from ..claims.model import chargemaster, from_dict
+
+    submitted = from_dict(given).submitted
+    return score_fix(read_fix(answer), key_of(key), given, scrub_errors(db.cursor(), submitted), accept=accept,
+                     charges=chargemaster(), explanation=explanation)
