@@ -124,6 +124,13 @@ def _line(code, units=1, mods=(), pointers=(1,), charge=100.0):
     ({"diagnoses": ["R53.83"], "lines": [_line("80061", mods=["GZ"])]}, "medical-necessity", "warning"),
     ({"payer": "COM-PPO", "diagnoses": ["R53.83"], "lines": [_line("80061")]}, "medical-necessity", "warning"),
     ({"payer": "COM-PPO", "lines": [_line("80061", mods=["GA"])]}, "modifier", "warning"),
+    ({"patient": {"id": "SYN-500101", "name": "Mira Testwood", "birth_date": "2027-01-01", "sex": "F"}},
+     "patient", "error"),                                                         # born after the visit
+    ({"date_of_service": "2026-12-01", "submitted": "2026-11-01"}, "date-of-service", "error"),
+    ({"lines": [{**_line("99213"), "service_date": "2026-06-11"}]}, "line-date", "warning"),
+    ({"lines": [_line("99999")]}, "procedure-code", "error"),                     # no such code
+    ({"lines": [_line("20610", mods=["50", "RT"])]}, "bilateral", "error"),
+    ({"lines": [_line("36415", mods=["XS"])]}, "distinct-service", "error"),      # no NCCI pair needs it
 ])
 def test_scrubber_rule_fires(changes, rule, severity, scrubber):
     edits = scrubber.scrub(_claim(**changes))
