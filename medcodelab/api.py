@@ -86,7 +86,7 @@ def sources() -> pd.DataFrame:
                         "rows": rows, "source_id": source_id, "system": system, "obtained_from": obtained_from,
                         "sha256": sha256, "notes": notes})
     return pd.DataFrame(out, columns=["table", "source", "version", "license", "rows", "source_id", "system",
-                                      "obtained_from", "sha256", "notes"]).astype(object).where(lambda f: f.notna(), None)
+                                      "obtained_from", "sha256", "notes"], dtype=object).where(lambda f: f.notna(), None)
 
 
 def welcome() -> Welcome:

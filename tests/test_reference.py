@@ -4,6 +4,7 @@ consistent, and CPT/HCPCS/modifier checks, lookups and searches work by date."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -188,6 +189,33 @@ def test_shipped_rules_agree_with_each_other():
     for low, high in cur.execute("SELECT low, high FROM coverage_diagnoses").fetchall():
         assert check(low)["status"] == check(high)["status"] == "billable", (low, high)
         assert low <= high
+    addons = {c for (c,) in cur.execute("SELECT code FROM catalogue WHERE system = 'cpt' "
+                                        "AND json_extract(details, '$.add_on')::BOOLEAN").fetchall()}
+    for addon, primary in cur.execute("SELECT * FROM cpt_addon_primaries").fetchall():
+        assert addon in addons and primary in procedure, (addon, primary)
+    groups = {g for (g,) in cur.execute("SELECT code FROM group_codes").fetchall()}
+    for code, typical in cur.execute("SELECT code, typical_groups FROM carc").fetchall():
+        assert set(json.loads(typical)) <= groups, code
+    icd11 = {c for (c,) in cur.execute("SELECT code FROM icd11_entries").fetchall()}
+    snomed = {c for (c,) in cur.execute("SELECT concept_id FROM snomed_sample").fetchall()}
+    for concept, icd10, icd11_code, snomed_id in cur.execute(
+            "SELECT concept, icd10cm, icd11, snomed FROM crosswalk").fetchall():
+        assert check(icd10)["status"] == "billable", concept
+        assert all(part in icd11 for part in re.split(r"[&/]", icd11_code)), concept
+        assert snomed_id in snomed, concept
+
+
+def test_a_date_before_a_table_vouches_for_a_code_is_said_plainly():
+    """The CPT, HCPCS and modifier tables describe the 2026 code sets: an earlier date is not
+    called invalid as if the code were new, and no date is vouched for without a start."""
+    for system, code in (("hcpcs", "J1815"), ("cpt", "99213"), ("modifier", "25")):
+        result = mcl.check(code, system=system, on="2025-06-01")
+        assert result["status"] != "billable" and "check the 2025 code set" in result["message"], result
+        assert "took effect" not in result["message"]
+        assert mcl.check(code, system=system, on="2026-06-01")["status"] == "billable"
+    starts = db.cursor().execute("SELECT count(*) FROM catalogue WHERE effective_from IS NULL AND system IN "
+                                 "('cpt', 'hcpcs', 'modifier')").fetchone()[0]
+    assert starts == 0
 
 
 CATALOGUE_SEARCHES = [  # (system, query, expected in the top 10), also run by `make bench`

@@ -114,7 +114,10 @@ def build_into(conn: duckdb.DuckDBPyConnection, icd10cm_check) -> dict[str, int]
     # --- code systems -------------------------------------------------------------------------
     for system, name, key in (("cpt", "cpt.yaml", "codes"), ("hcpcs", "hcpcs.yaml", "codes"),
                               ("modifier", "modifiers.yaml", "modifiers")):
-        rows = _load(name).get(key) or []
+        document = _load(name)
+        rows = document.get(key) or []
+        # a file may say from when its rows describe the code set; a row's own dates win
+        default_from = _date(document.get("effective_from"))
         seen: set[str] = set()
         for n, row in enumerate(rows, start=1):
             where = f"{name} #{n}"
@@ -129,6 +132,7 @@ def build_into(conn: duckdb.DuckDBPyConnection, icd10cm_check) -> dict[str, int]
                 c.problems.append(f"{where}: {code} is listed twice")
             seen.add(code)
             start, end = c.dates(where, row)
+            start = start or default_from
             details = {k: v for k, v in row.items()
                        if k not in ("code", text_field, "source", "checked", "effective_from", "effective_to")}
             if system == "cpt":

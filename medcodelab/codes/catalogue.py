@@ -140,7 +140,10 @@ class Catalogue:
         result["description"] = self.descriptions[i]
         start, end = self.starts[i], self.ends[i]
         if when is not None and start is not None and when < start:
-            result["message"] = f"{code} took effect on {start.isoformat()}, after the date of service {when.isoformat()}"
+            # the tables vouch for the code set they were written from, not for a code's first year
+            result["message"] = (f"the lab's {name} table vouches for {code} from {start.isoformat()} (the "
+                                 f"{start.year} code set) and cannot say whether it was valid on {when.isoformat()}: "
+                                 f"check the {when.year} code set")
             return result
         if when is not None and end is not None and when > end:
             result["message"] = f"{code} was deleted: valid until {end.isoformat()}, before the date of service {when.isoformat()}"
