@@ -122,7 +122,8 @@ class Course:
     """A throwaway nbgrader course for one problem set (ps01 unless told), driven through
     nbgrader's own API in one process."""
 
-    def __init__(self, root: Path, timeout: int = 10, quiet: bool = True, assignment: str = ASSIGNMENT) -> None:
+    def __init__(self, root: Path, timeout: int = 10, quiet: bool = True, assignment: str = ASSIGNMENT,
+                 source: Path | None = None) -> None:
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
 
@@ -136,7 +137,7 @@ class Course:
         if self.root.exists():
             shutil.rmtree(self.root)
         (self.root / "source").mkdir(parents=True)
-        shutil.copytree(paths.PROJECT_ROOT / "assignments" / "source" / self.assignment,
+        shutil.copytree(source or paths.PROJECT_ROOT / "assignments" / "source" / self.assignment,
                         self.root / "source" / self.assignment)
         config = course_config(self.root, course_id=self.course_id, exchange=self.root / "exchange", timeout=timeout)
         if quiet:

@@ -13,6 +13,7 @@ nor, unnoticed, the key of anyone graded after it.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from pathlib import Path
 
 from medcodelab import paths
@@ -48,9 +49,19 @@ def digest(case_id: str) -> str:
     return hashlib.sha256(path_of(case_id).read_bytes()).hexdigest()[:16]
 
 
-def load(case_id: str, expected_digest: str | None = None, variant_seed: str | None = None) -> model.Encounter:
+def student_pick(variant_seed: str, count: int, student: str) -> int:
+    """Which of a template's ``count`` variants a student codes, when a problem set gives each
+    student their own: derived from the problem set's variant secret and the student's id, so
+    the grader rebuilds it from the hidden test and the submission's owner alone."""
+    digest = hmac.new(variant_seed.encode(), f"student:{student}".encode(), hashlib.sha256).hexdigest()
+    return int(digest, 16) % count
+
+
+def load(case_id: str, expected_digest: str | None = None, variant_seed: str | None = None,
+         student: str | None = None) -> model.Encounter:
     """The encounter and its key; with ``expected_digest``, only if the file is unchanged. A
-    template variant is expanded with ``variant_seed`` (the one its problem set was made with)."""
+    template variant is expanded with ``variant_seed`` (the one its problem set was made with);
+    with ``student`` too, the variant is that student's own (see ``student_pick``)."""
     path = path_of(case_id)
     data = path.read_bytes()
     if expected_digest is not None and hashlib.sha256(data).hexdigest()[:16] != expected_digest:
@@ -62,7 +73,10 @@ def load(case_id: str, expected_digest: str | None = None, variant_seed: str | N
         )
     if model.TEMPLATES_DIR in path.parts[:-1]:
         use = "assessment" if paths.assessment_cases_dir() in path.parents else "practice"
-        variants = {c.case_id: c for c in template.load_file(path, use, variant_seed)}
+        expanded = template.load_file(path, use, variant_seed)
+        if student is not None and variant_seed:
+            return expanded[student_pick(variant_seed, len(expanded), student)]
+        variants = {c.case_id: c for c in expanded}
         if case_id not in variants:
             raise KeyError_(f"template {path} gives no variant {case_id!r} (it has {len(variants)})")
         return variants[case_id]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import pprint
 from pathlib import Path
 
@@ -141,7 +142,8 @@ def build_notebook(spec: dict) -> nbformat.NotebookNode:
         v4.new_markdown_cell(f"# {spec['title']}\n\n{spec['intro'].rstrip()}", metadata=_meta("intro", locked=True)),
         v4.new_code_cell(
             "import medcodelab as mcl\n"
-            "from medcodelab.assignment import check_answer, saved, use_answers_file\n\n"
+            "from medcodelab.assignment import check_answer, saved, use_answers_file"
+            + (", show_note" if spec.get("_students") else "") + "\n\n"
             f'use_answers_file("{answers_file}")\n'
             "mcl.welcome()",
             metadata=_meta("setup", locked=True),
@@ -165,15 +167,25 @@ def build_notebook(spec: dict) -> nbformat.NotebookNode:
         metadata={**_meta("tool_answer_pad", locked=True), "tags": ["skip-execution"]},
     ))
     total = 0.0
+    students = spec.get("_students") or []
     for n, (case_id, variant) in enumerate(chosen, start=1):
         case = keys.load(case_id, None, variant)
-        marker_variant = f" variant={variant}" if variant else ""
+        per_student = bool(students and variant)
+        marker_variant = (f" variant={variant}" if variant else "") + (" per=student" if per_student else "")
         question = f"enc_{n:02d}"
         points = points_for(case)
         total += points
         codes = ", ".join(f'"{k.code}"' for k in case.diagnoses if not k.optional)
-        cells += [
-            v4.new_markdown_cell(_note_markdown(n, case), metadata=_meta(f"note_{question}", locked=True)),
+        if per_student:  # each student reads their own note, from the notes file released beside it
+            note = [v4.new_markdown_cell(
+                        f"## Encounter {n}\n\nEach student codes their own version of this encounter: the cell "
+                        "below shows yours. List the ICD-10-CM codes it supports, first-listed first.",
+                        metadata=_meta(f"note_{question}", locked=True)),
+                    v4.new_code_cell(f'show_note("{question}", "{spec["id"]}.notes.json")',
+                                     metadata=_meta(f"show_{question}", locked=True))]
+        else:
+            note = [v4.new_markdown_cell(_note_markdown(n, case), metadata=_meta(f"note_{question}", locked=True))]
+        cells += note + [
             v4.new_code_cell(
                 f"{question} = [\n    ### BEGIN SOLUTION\n    {codes},\n    ### END SOLUTION\n]",
                 metadata=_meta(f"answer_{question}", solution=True),
@@ -240,23 +252,71 @@ def load_spec(assignment: str) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def render(assignment: str, seed: str | None = None) -> str:
+def student_key(assignment: str, student: str) -> str:
+    """How the notes file names a student: a digest, so the file does not list the class roster."""
+    return hashlib.sha256(f"{assignment}:{student}".encode()).hexdigest()[:20]
+
+
+def notes_bundle(spec: dict) -> dict:
+    """Every student's own note for each per-student question: what ``show_note`` displays. It
+    holds notes only; the keys stay with the instructor, and the grader rebuilds each student's
+    variant from the hidden test and the submission's owner."""
+    questions: dict[str, dict] = {}
+    for n, entry in enumerate(spec["encounters"], start=1):
+        case_id, variant = resolve(entry, spec.get("_seed"))
+        if not variant:
+            continue
+        mine = questions.setdefault(f"enc_{n:02d}", {})
+        for student in spec["_students"]:
+            case = keys.load(case_id, None, variant, student)
+            mine[student_key(spec["id"], student)] = {
+                "header": case.header(), "note": case.note.rstrip(), "date_of_service": case.date_of_service.isoformat(),
+                "first_listed_label": case.first_listed_label}
+    return {"assignment": spec["id"], "questions": questions}
+
+
+def _spec_for(assignment: str, seed: str | None, students: list[str] | None) -> dict:
     spec = load_spec(assignment)
     if seed and "tasks" in spec:
         raise ValueError(f"{assignment} is a set of fixed tasks with no per-course variants; generate it without --seed")
+    if students and not seed:
+        raise ValueError("per-student variants need the course's secret seed (--seed or MEDCODELAB_COURSE_SEED)")
     if seed:
         spec = {**spec, "encounters": draw(spec, seed), "_seed": seed}
-    return nbformat.writes(build_notebook(spec)) + "\n"
+    if students:
+        if not any(entry.startswith(TEMPLATE_PREFIX) for entry in spec["encounters"]):
+            raise ValueError(f"{assignment} has no template: entries, so there is nothing to vary per student")
+        spec = {**spec, "_students": list(dict.fromkeys(students))}
+    return spec
 
 
-def write(assignment: str, root: Path = SOURCE, seed: str | None = None) -> Path:
+def render(assignment: str, seed: str | None = None, students: list[str] | None = None) -> str:
+    return nbformat.writes(build_notebook(_spec_for(assignment, seed, students))) + "\n"
+
+
+def write(assignment: str, root: Path = SOURCE, seed: str | None = None, students: list[str] | None = None) -> Path:
+    """Write the source notebook (and, for per-student variants, the notes file beside it, which
+    nbgrader releases with the notebook)."""
     if seed and Path(root).resolve() == SOURCE.resolve():
         raise ValueError("a seeded problem set goes to your own course folder: give --out (e.g. "
                          "/srv/course/source), so the repository's default notebook stays as it is")
+    spec = _spec_for(assignment, seed, students)
     target = Path(root) / assignment / f"{assignment}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render(assignment, seed), encoding="utf-8")
+    target.write_text(nbformat.writes(build_notebook(spec)) + "\n", encoding="utf-8")
+    if students:
+        bundle = target.parent / f"{assignment}.notes.json"
+        bundle.write_text(json.dumps(notes_bundle(spec), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return target
+
+
+def read_roster(text: str) -> list[str]:
+    """Student ids from a roster: one per line (or comma-separated); blank lines and # comments skipped."""
+    ids = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0]
+        ids += [part.strip() for part in line.split(",") if part.strip()]
+    return ids
 
 
 def specs() -> list[str]:

@@ -75,7 +75,8 @@ class ReadCodingAnswers(NbGraderPreprocessor):
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         folder = Path(resources.get("metadata", {}).get("path") or ".")
         name = resources.get("unique_key") or resources.get("metadata", {}).get("name") or "notebook"
-        resources[RESOURCE] = questions.read(nb, folder, self.answers_file.format(notebook=name))
+        student = resources.get("nbgrader", {}).get("student")  # the submission's owner, set by autograde
+        resources[RESOURCE] = questions.read(nb, folder, self.answers_file.format(notebook=name), student)
         return nb, resources
 
 

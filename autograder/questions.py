@@ -30,7 +30,8 @@ from . import keys, tasks
 from .tasks import Task
 
 MARKER = re.compile(r"#\s*medcodelab-key:\s*answer=(?P<answer>\w+)\s+(?P<kind>case|task)=(?P<case>[\w.-]+)"
-                    r"(?:\s+sha256=(?P<digest>[0-9a-f]{16}))?(?:\s+variant=(?P<variant>[0-9a-f]{16}))?")
+                    r"(?:\s+sha256=(?P<digest>[0-9a-f]{16}))?(?:\s+variant=(?P<variant>[0-9a-f]{16}))?"
+                    r"(?:\s+per=(?P<per>student))?")
 
 
 @dataclass
@@ -67,14 +68,16 @@ def _answer_cell(nb: NotebookNode, variable: str) -> tuple[int | None, int]:
     return (found[-1] if found else None), len(found)
 
 
-def read(nb: NotebookNode, folder: Path, answers_file: str) -> list[Question]:
-    """Before any student code runs: each question's key (digest checked) and answer (as data)."""
+def read(nb: NotebookNode, folder: Path, answers_file: str, student: str | None = None) -> list[Question]:
+    """Before any student code runs: each question's key (digest checked) and answer (as data).
+    ``student`` is the submission's owner: a question marked ``per=student`` is graded against
+    that student's own variant."""
     questions = []
     for index, match in find(nb):
         cell = nb.cells[index]
         meta = cell.metadata["nbgrader"]
         # the key is loaded now and checked against the digest the instructor's copy carries
-        case = load_marked(match)
+        case = load_marked(match, student=student)
         question = Question(meta["grade_id"], match["answer"], case, float(meta["points"]))
         answer_index, count = _answer_cell(nb, question.variable)
         if answer_index is None:
@@ -95,12 +98,13 @@ def read(nb: NotebookNode, folder: Path, answers_file: str) -> list[Question]:
     return questions
 
 
-def load_marked(match: re.Match, check_digest: bool = True) -> Encounter | Task:
-    """What a marker grades: an encounter's key, or a task (digest checked unless told not to)."""
+def load_marked(match: re.Match, check_digest: bool = True, student: str | None = None) -> Encounter | Task:
+    """What a marker grades: an encounter's key, or a task (digest checked unless told not to).
+    A per-student question needs the submission's owner; without one its default variant is read."""
     digest = match["digest"] if check_digest else None
     if match["kind"] == "task":
         return tasks.load(match["case"], digest)
-    return keys.load(match["case"], digest, match["variant"])
+    return keys.load(match["case"], digest, match["variant"], student if match["per"] else None)
 
 
 def _from_file(path: Path, question: str) -> tuple[list[str] | None, str | None]:

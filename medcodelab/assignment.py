@@ -196,3 +196,50 @@ def check_sql(question: str, show: int = 5) -> None:
     if len(result.rows) > show:
         lines.append(f"  ... and {len(result.rows) - show} more")
     _report(lines, 0)
+
+
+# -- per-student encounters ---------------------------------------------------------------
+_STUDENT: list[str | None] = [None]
+
+
+def use_student(student_id: str) -> str:
+    """Say who you are when the hub cannot (your nbgrader student id, as your instructor knows it)."""
+    _STUDENT[0] = str(student_id).strip()
+    return _STUDENT[0]
+
+
+def student_id() -> str:
+    """Your student id: set by ``use_student``, else ``MEDCODELAB_STUDENT``, else the JupyterHub user,
+    else the login name (on a hub the last two are the same as nbgrader's)."""
+    import getpass
+
+    return (_STUDENT[0] or os.environ.get("MEDCODELAB_STUDENT") or os.environ.get("JUPYTERHUB_USER")
+            or getpass.getuser())
+
+
+def show_note(question: str, notes_file: str | Path) -> _Html:
+    """Your own version of an encounter, when each student codes a different one."""
+    import hashlib
+    import json
+    from html import escape
+
+    path = Path(notes_file)
+    try:
+        bundle = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        message = (f"⚠ the notes file {path.name} could not be read ({exc.__class__.__name__}); it comes with the "
+                   "assignment: fetch the assignment again or ask your instructor")
+        return _Html(f"<p>{escape(message)}</p>", message)
+    who = student_id()
+    key = hashlib.sha256(f"{bundle.get('assignment')}:{who}".encode()).hexdigest()[:20]
+    note = bundle.get("questions", {}).get(question, {}).get(key)
+    if note is None:
+        message = (f"⚠ there is no version of {question} for student id {who!r}: if that is not your nbgrader id, "
+                   "run use_student(\"your-id\") in a cell above and run this one again; otherwise ask your "
+                   "instructor to add you to the roster")
+        return _Html(f"<p>{escape(message)}</p>", message)
+    header = note["header"]
+    text = f"{header}\n\n{note['note']}\n\nList the ICD-10-CM codes, the {note['first_listed_label']} first."
+    html = (f"<div><p><b>Your version ({escape(who)})</b><br>{escape(header).replace(chr(10), '<br>')}</p>"
+            f"<pre style='white-space:pre-wrap'>{escape(note['note'])}</pre></div>")
+    return _Html(html, text)

@@ -215,7 +215,8 @@ class Grader:
             built = assemble.assemble(release_nb, self.sources[name], submitted)                      # assemble
             result.notes += built.notes
             nb = built.nb
-            found = questions.read(nb, folder, self.course.answers_file.format(notebook=name))        # questions
+            answers_file = self.course.answers_file.format(notebook=name)
+            found = questions.read(nb, folder, answers_file, student)                                 # questions
             for q in found:
                 result.notes += [f"{q.variable}: {n}" for n in q.notes]
             if self.always_execute or _has_code_to_run(nb):                                           # execute
