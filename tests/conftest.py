@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the autograder package lives beside medcodelab
 # nbgrader runs helper commands (alembic) and kernels by name: use this environment's
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+# practice recorded by tests (widgets, notebooks) goes to a throwaway file, not the runner's home
+os.environ["MEDCODELAB_PROGRESS"] = str(Path(tempfile.mkdtemp(prefix="medcodelab-progress-")) / "progress.jsonl")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -340,12 +340,16 @@ def scrub_errors(conn, today: dt.date | None = None):
 
 
 def check_fix(answer: dict, given: dict, key: dict, accept: dict[str, list[str]] | None = None,
-              explanation: str = "") -> ClaimScore:
+              explanation: str = "", topics: list[str] | None = None) -> ClaimScore:
     """Practice feedback on a corrected claim: the scorer the graded problem set uses, with a key
-    you hold (``{"edits": [...], "diagnoses": [...], "lines": [...]}``) and the lab's scrubber."""
-    from .. import db
+    you hold (``{"edits": [...], "diagnoses": [...], "lines": [...]}``) and the lab's scrubber.
+    The attempt goes into the learner's progress file under ``topics``."""
+    from .. import db, progress
     from ..claims.model import chargemaster, from_dict
 
     submitted = from_dict(given).submitted
-    return score_fix(read_fix(answer), key_of(key), given, scrub_errors(db.cursor(), submitted), accept=accept,
-                     charges=chargemaster(), explanation=explanation)
+    result = score_fix(read_fix(answer), key_of(key), given, scrub_errors(db.cursor(), submitted), accept=accept,
+                       charges=chargemaster(), explanation=explanation)
+    progress.record("claim", str(given.get("claim_id", "claim")), topics or ["claim scrubbing"], result.earned,
+                    result.possible)
+    return result

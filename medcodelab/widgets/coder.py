@@ -16,7 +16,7 @@ from typing import Sequence
 
 import ipywidgets as w
 
-from .. import answers, api
+from .. import answers, api, progress
 from ..cases.model import Encounter
 from ..codes import icd10cm
 from .search import CodeSearch
@@ -181,7 +181,9 @@ class EncounterCoder(w.VBox):
         _autosave(self.editor, self.question, self.answers_file)
 
     def _check(self) -> None:
-        self.feedback.value = api.score(self.value, self.case).as_html()
+        score = api.score(self.value, self.case)
+        self.feedback.value = score.as_html()
+        progress.record("encounter", self.case.case_id, self.case.topics, score.earned, score.possible)
 
     def _save(self) -> None:
         _save_from(self.editor, self.question, self.answers_file)
