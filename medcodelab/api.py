@@ -129,6 +129,24 @@ def cases(topic: str | None = None, specialty: str | None = None, difficulty: in
                         columns=["case_id", "title", "setting", "difficulty", "topics", "specialty", "template"])
 
 
+def practice_set(topic: str, count: int = 6) -> list[str]:
+    """``count`` practice encounters tagged ``topic``, as varied as the bank allows: one variant
+    per template (and each hand-written case) before a second of any, easiest first. The same
+    topic always gives the same set."""
+    rows = store.list_practice(db.cursor(), topic)
+    if not rows:
+        raise KeyError(f"no practice encounter is tagged {topic!r}; see medcodelab.cases() for the topics")
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row["template"] or row["case_id"], []).append(row)
+    picked: list[dict] = []
+    depth = 0
+    while len(picked) < count and any(len(g) > depth for g in groups.values()):
+        picked += [g[depth] for _, g in sorted(groups.items()) if len(g) > depth][:count - len(picked)]
+        depth += 1
+    return [r["case_id"] for r in sorted(picked, key=lambda r: (r["difficulty"], r["case_id"]))]
+
+
 def score(answer: object, encounter: Encounter | str) -> Score:
     """Score codes against an encounter's key: the one function practice feedback and the
     autograder both call. A string names a practice encounter."""
@@ -140,4 +158,4 @@ def score(answer: object, encounter: Encounter | str) -> Score:
                            encounter.first_listed_label, explain_extra=code_set.excludes1_conflict)
 
 
-__all__ = ["case", "cases", "chapters", "check", "score", "welcome"]
+__all__ = ["case", "cases", "chapters", "check", "practice_set", "score", "welcome"]

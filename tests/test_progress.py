@@ -108,3 +108,27 @@ def test_checks_in_the_coding_pad_and_recall_answers_are_recorded(tmp_path, monk
     assert list(frame.kind) == ["encounter", "recall"]
     assert frame.loc[0, "item"] == case_id and frame.loc[0, "earned"] == frame.loc[0, "possible"]
     assert frame.loc[1, "topics"] == ["conventions"] and frame.loc[1, "earned"] == 0
+
+
+def test_practice_sets_are_varied_stable_and_stepped_through():
+    import medcodelab as mcl
+    from medcodelab.widgets import PracticeSet
+
+    for topic in ("diabetes", "hypertension", "chronic-kidney-disease", "neoplasms", "injury", "pregnancy",
+                  "sepsis", "substance-use", "covid-19", "bmi", "social-determinants"):
+        ids = mcl.practice_set(topic)
+        assert len(ids) == 6 and len(set(ids)) == 6 and ids == mcl.practice_set(topic), topic
+        assert all(topic in mcl.case(c).topics for c in ids)
+    templates = {mcl.case(c).template or c for c in mcl.practice_set("diabetes")}
+    assert len(templates) == 6  # one variant per template before a second of any
+    with pytest.raises(KeyError, match="no practice encounter"):
+        mcl.practice_set("no-such-topic")
+    widget = PracticeSet("sepsis")
+    assert widget.previous.disabled and not widget.next.disabled
+    assert all(b.description and b.tooltip for b in (widget.previous, widget.next)) and widget.choice.description
+    widget.next.click()
+    assert widget.coder.case.case_id == widget.case_ids[1] == widget.choice.value
+    widget.choice.value = widget.case_ids[-1]
+    assert widget.next.disabled and widget.coder.case.case_id == widget.case_ids[-1]
+    with pytest.raises(ValueError):
+        PracticeSet()

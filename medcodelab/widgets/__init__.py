@@ -8,12 +8,14 @@ what a widget shows is exactly what the grader and the CLI compute.
     EncounterCoder("pc-001")          # read the note, build the code list, Check, Save
     AnswerPad(["enc_01", "enc_02"], answers_file="ps01-icd10cm.answers.json")   # assignments
     ClaimWorkbench("ortho-knee-oa-injection-v06")   # claim form, scrub, submit, remittance, fix, X12
+    PracticeSet("sepsis")            # six encounters on a topic, one pad at a time
     Recall("r-1", "What does Excludes1 mean?", "...", topic="conventions")   # reveal, then record
 """
 
 from .coder import AnswerPad, CodeList, EncounterCoder
+from .practice import PracticeSet
 from .recall import Recall
 from .search import CodeSearch
 from .workbench import ClaimWorkbench
 
-__all__ = ["AnswerPad", "ClaimWorkbench", "CodeList", "CodeSearch", "EncounterCoder", "Recall"]
+__all__ = ["AnswerPad", "ClaimWorkbench", "CodeList", "CodeSearch", "EncounterCoder", "PracticeSet", "Recall"]
