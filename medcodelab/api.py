@@ -147,11 +147,24 @@ def practice_set(topic: str, count: int = 6) -> list[str]:
     return [r["case_id"] for r in sorted(picked, key=lambda r: (r["difficulty"], r["case_id"]))]
 
 
-def score(answer: object, encounter: Encounter | str) -> Score:
+def score(answer: object, encounter: Encounter | str, system: str = "icd10cm") -> Score:
     """Score codes against an encounter's key: the one function practice feedback and the
-    autograder both call. A string names a practice encounter."""
+    autograder both call. A string names a practice encounter. ``system="icd11"`` scores ICD-11
+    clusters part by part against the key's ICD-11 codes (``medcodelab.scoring.icd11``)."""
     if isinstance(encounter, str):
         encounter = case(encounter)
+    if system == "icd11":
+        from .codes import code_set as _code_set
+        from .scoring.icd11 import key_of, score_icd11
+
+        key = key_of(encounter)
+        if not key:
+            raise ValueError(f"{encounter.case_id} has no ICD-11 key; practise ICD-11 on cases tagged 'icd-11'")
+        icd11 = _code_set("icd11")
+        return score_icd11(answer, key, lambda text: icd11.check(text, encounter.date_of_service),
+                           encounter.first_listed_label)
+    if system != "icd10cm":
+        raise ValueError(f"encounters are scored in icd10cm or icd11, not {system!r}")
     code_set = icd10cm()
     return score_diagnoses(answer, encounter.diagnoses,
                            lambda text: code_set.check(text, encounter.date_of_service),

@@ -18,7 +18,7 @@ import ipywidgets as w
 
 from .. import answers, api, progress
 from ..cases.model import Encounter
-from ..codes import icd10cm
+from ..codes import code_set, icd10cm
 from .search import CodeSearch
 
 
@@ -30,11 +30,13 @@ class CodeList(w.VBox):
     """An ordered list of codes the learner edits; the first is the first-listed diagnosis."""
 
     def __init__(self, date_of_service: dt.date | str | None = None,
-                 first_label: str = "first-listed diagnosis") -> None:
+                 first_label: str = "first-listed diagnosis", system: str = "icd10cm") -> None:
         self.date_of_service = date_of_service
+        self.system = system
+        example = "5A11 or 9B10.0Y&XK9K" if system == "icd11" else "J02.0"
         self.codes: list[str] = []
         # continuous_update=False: the value arrives when the learner presses Enter (or leaves the box)
-        self.entry = w.Text(placeholder="type a code, e.g. J02.0, then Enter", description="Add code",
+        self.entry = w.Text(placeholder=f"type a code, e.g. {example}, then Enter", description="Add code",
                             continuous_update=False, style={"description_width": "initial"},
                             tooltip="Type a code (or several, separated by commas) and press Enter")
         self.add = w.Button(description="Add", icon="plus", tooltip="Add the typed code to your list")
@@ -70,7 +72,7 @@ class CodeList(w.VBox):
         text = (text or "").strip()
         if not text:
             return
-        result = icd10cm().check(text, self.date_of_service)
+        result = self._check(text)
         code = result["code"] or text
         if code in self.codes:
             self.status.value = _status(f"{code} is already in your list.")
@@ -103,11 +105,15 @@ class CodeList(w.VBox):
             self.codes.remove(code)
             self._refresh(select=self.codes[0] if self.codes else None)
 
+    def _check(self, text: str) -> dict:
+        if self.system == "icd11":
+            return code_set("icd11").check(text, self.date_of_service)
+        return icd10cm().check(text, self.date_of_service)
+
     def _refresh(self, select: str | None = None, notify: bool = True) -> None:
-        code_set = icd10cm()
         options = []
         for i, code in enumerate(self.codes):
-            result = code_set.check(code, self.date_of_service)
+            result = self._check(code)
             mark = "" if result["status"] == "billable" else f"  ⚠ {result['status']}"
             options.append((f"{i + 1}. {code:9} {result['description'] or ''}{mark}", code))
         self.listing.options = options
@@ -128,9 +134,10 @@ def _chart_html(case: Encounter) -> str:
     )
 
 
-def _search_panel(on_pick) -> tuple[CodeSearch, w.Accordion]:
-    search = CodeSearch(on_pick=on_pick)
-    return search, w.Accordion(children=[search], titles=("Search the code set",))
+def _search_panel(on_pick, system: str = "icd10cm") -> tuple[CodeSearch, w.Accordion]:
+    search = CodeSearch(on_pick=on_pick, system=system)
+    title = "Search ICD-11" if system == "icd11" else "Search the code set"
+    return search, w.Accordion(children=[search], titles=(title,))
 
 
 class EncounterCoder(w.VBox):
@@ -142,12 +149,13 @@ class EncounterCoder(w.VBox):
     """
 
     def __init__(self, case: Encounter | str, question: str | None = None,
-                 answers_file: str | Path | None = None, show_search: bool = True) -> None:
+                 answers_file: str | Path | None = None, show_search: bool = True, system: str = "icd10cm") -> None:
         self.case = api.case(case) if isinstance(case, str) else case
-        self.question = question or self.case.case_id
+        self.system = system
+        self.question = question or (self.case.case_id + (":icd11" if system == "icd11" else ""))
         self.answers_file = Path(answers_file) if answers_file else answers.default_path()
         self.note = w.HTML(_chart_html(self.case))
-        self.editor = CodeList(self.case.date_of_service, self.case.first_listed_label)
+        self.editor = CodeList(self.case.date_of_service, self.case.first_listed_label, system)
         self.check = w.Button(description="Check", icon="check", button_style="primary",
                               tooltip="Score your codes against the answer key and show why")
         self.save = w.Button(description="Save", icon="save", tooltip=f"Save your codes to {self.answers_file.name}")
@@ -157,7 +165,7 @@ class EncounterCoder(w.VBox):
         self.editor.on_change(self._changed)
         children = [self.note, self.editor, w.HBox([self.check, self.save]), self.feedback]
         if show_search:
-            self.search, panel = _search_panel(self.editor.add_code)
+            self.search, panel = _search_panel(self.editor.add_code, system)
             children.insert(2, panel)
         super().__init__(children, layout=w.Layout(width="100%"))
         self.add_class("mcl-encounter-coder")
@@ -181,9 +189,10 @@ class EncounterCoder(w.VBox):
         _autosave(self.editor, self.question, self.answers_file)
 
     def _check(self) -> None:
-        score = api.score(self.value, self.case)
+        score = api.score(self.value, self.case, system=self.system)
         self.feedback.value = score.as_html()
-        progress.record("encounter", self.case.case_id, self.case.topics, score.earned, score.possible)
+        topics = self.case.topics + (["icd-11"] if self.system == "icd11" and "icd-11" not in self.case.topics else [])
+        progress.record("encounter", self.question, topics, score.earned, score.possible)
 
     def _save(self) -> None:
         _save_from(self.editor, self.question, self.answers_file)
@@ -196,12 +205,13 @@ class AnswerPad(w.VBox):
     """
 
     def __init__(self, questions: Sequence[str], answers_file: str | Path,
-                 dates_of_service: dict[str, str] | None = None, show_search: bool = True) -> None:
+                 dates_of_service: dict[str, str] | None = None, show_search: bool = True,
+                 system: str = "icd10cm") -> None:
         self.answers_file = Path(answers_file)
         self.dates = dates_of_service or {}
         self.question = w.Dropdown(options=list(questions), description="Question",
                                    tooltip="Which encounter you are answering")
-        self.editor = CodeList()
+        self.editor = CodeList(system=system)
         self.save = w.Button(description="Save", icon="save", button_style="primary",
                              tooltip=f"Save this answer to {self.answers_file.name}")
         self.save.on_click(lambda _b: _save_from(self.editor, self.question.value, self.answers_file))
@@ -209,7 +219,7 @@ class AnswerPad(w.VBox):
         self.question.observe(lambda _c: self._show(), names="value")
         children = [self.question, self.editor, self.save]
         if show_search:
-            self.search, panel = _search_panel(self.editor.add_code)
+            self.search, panel = _search_panel(self.editor.add_code, system)
             children.insert(2, panel)
         super().__init__(children, layout=w.Layout(width="100%"))
         self.add_class("mcl-answer-pad")

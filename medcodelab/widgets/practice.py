@@ -17,11 +17,12 @@ class PracticeSet(w.VBox):
     like the graded work and recorded in your progress."""
 
     def __init__(self, topic: str | None = None, cases: Sequence[str] | None = None, count: int = 6,
-                 answers_file: str | Path | None = None) -> None:
+                 answers_file: str | Path | None = None, system: str = "icd10cm") -> None:
         if not cases and not topic:
             raise ValueError("name a topic (PracticeSet(\"sepsis\")) or list the cases")
         self.case_ids = list(cases) if cases else api.practice_set(topic, count)
         self.answers_file = answers_file
+        self.system = system
         labels = [(f"{n}. {api.case(cid).title} (level {api.case(cid).difficulty})", cid)
                   for n, cid in enumerate(self.case_ids, start=1)]
         self.choice = w.Dropdown(options=labels, description="Encounter",
@@ -32,8 +33,9 @@ class PracticeSet(w.VBox):
         self.choice.observe(lambda change: self._show(change["new"]), names="value")
         self.previous.on_click(lambda _b: self._step(-1))
         self.next.on_click(lambda _b: self._step(1))
-        title = w.HTML(f"<b>Practice: {topic}</b> ({len(self.case_ids)} encounters)" if topic else
-                       f"<b>Practice</b> ({len(self.case_ids)} encounters)")
+        in_system = " in ICD-11" if system == "icd11" else ""
+        title = w.HTML(f"<b>Practice{in_system}: {topic}</b> ({len(self.case_ids)} encounters)" if topic else
+                       f"<b>Practice{in_system}</b> ({len(self.case_ids)} encounters)")
         super().__init__([title, w.HBox([self.previous, self.choice, self.next]), self.area])
         self.add_class("mcl-practice-set")
         self._show(self.case_ids[0])
@@ -43,7 +45,7 @@ class PracticeSet(w.VBox):
         return self.area.children[0]
 
     def _show(self, case_id: str) -> None:
-        self.area.children = [EncounterCoder(case_id, answers_file=self.answers_file)]
+        self.area.children = [EncounterCoder(case_id, answers_file=self.answers_file, system=self.system)]
         position = self.case_ids.index(case_id)
         self.previous.disabled = position == 0
         self.next.disabled = position == len(self.case_ids) - 1
