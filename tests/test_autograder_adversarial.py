@@ -162,6 +162,17 @@ def attacks(key: dict[str, list[str]]) -> dict[str, tuple[dict | None, object, f
                         full - points["enc_03"]),
         "output-flood": (key, lambda nb: add_code(nb, flood), full),
         "answers-elsewhere": ({q: [] for q in points}, demo.set_answer_source("enc_01", 'enc_01 = saved("enc_02")'), 0),
+        # the student's code writes the widget's answers file while it runs: answers are read before
+        # any code runs, from what was submitted, so the file it writes is never read
+        "fake-answers-file": ({q: [] for q in points},
+                              chain(demo.set_answer_source("enc_01", 'enc_01 = saved("enc_01")'),
+                                    lambda nb: add_code(nb, "import json\njson.dump({'schema': 1, 'answers': "
+                                                            f"{{'enc_01': {{'codes': {key['enc_01']!r}}}}}}}, "
+                                                            f"open('{ASSIGNMENT}.answers.json', 'w'))")), 0),
+        # an answer cell that exhausts the kernel's memory: that question scores 0, the rest stand
+        "memory-in-answer": (key, demo.set_answer_source(
+            "enc_04", f"enc_04 = {json.dumps(key['enc_04'])}\nblocks = []\nwhile True:\n"
+                      "    blocks.append(bytearray(256 << 20))"), full - points["enc_04"]),
         "unicode everywhere ünï": (key, lambda nb: nb.cells.insert(0, unicode_note), full),
         "x[1]": (key, None, full),
         "-dash.dots name": (key, None, full),
@@ -272,6 +283,33 @@ def test_runaway_cells_are_stopped_and_explained(graded):
     assert "time limit" in json.dumps(cell_of(nb, "test_enc_02").outputs)
 
 
+def test_a_memory_bomb_in_an_answer_cell_costs_that_question_and_says_why(graded):
+    results = by_student(graded)
+    assert any(n.startswith("enc_04: scored 0") and "MemoryError" in n for n in results["memory-in-answer"].notes)
+    nb = nbformat.read(graded["course"].root / "autograded" / "memory-in-answer" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    assert "MemoryError" in json.dumps(cell_of(nb, "test_enc_04").outputs)
+    assert results["memory-in-answer"].questions["enc_01"] > 0
+
+
+def test_an_answers_file_written_at_run_time_is_never_read(graded):
+    results = by_student(graded)
+    assert results["fake-answers-file"].questions["enc_01"] == 0
+    assert any("was not submitted" in n for n in results["fake-answers-file"].notes)
+
+
+def test_enrolled_students_who_did_not_submit_are_in_the_report(graded):
+    from nbgrader.api import Gradebook
+
+    course = graded["course"]
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}", course.course_id) as gb:
+        gb.update_or_create_student("never-submitted")
+    report = batch.grade(course.root, ASSIGNMENT, jobs=2, limits=Limits(cell_timeout=4), progress=lambda m: None)
+    absent = {s.student: s for s in report.absent}
+    assert "never-submitted" in absent and "nothing in submitted" in absent["never-submitted"].reason
+    assert "never-submitted" not in {s.student for s in report.problems}
+    assert "did not submit" in report.summary() and "never-submitted" in report.as_markdown()
+
+
 def test_repairs_and_oddities_are_in_the_report(graded):
     results = by_student(graded)
     assert any("appears more than once" in n for n in results["duplicated-cells"].notes)
@@ -283,6 +321,7 @@ def test_repairs_and_oddities_are_in_the_report(graded):
 def test_regrading_is_idempotent_and_never_loses_a_grade(graded):
     course = graded["course"]
     before = {s: course.scores(s)[0] for s in ("perfect", "sigint-loop", "untouched")}
+    reports_before = len(list((course.root / "reports" / ASSIGNMENT).glob("*.md")))
     path = course.root / "submitted" / "perfect" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     path.write_text("broken after grading")
     report = batch.grade(course.root, ASSIGNMENT, jobs=2, students=list(before), limits=Limits(cell_timeout=4),
@@ -293,4 +332,4 @@ def test_regrading_is_idempotent_and_never_loses_a_grade(graded):
     for student in ("sigint-loop", "untouched"):
         assert results[student].status == GRADED and course.scores(student)[0] == before[student]
     reports = list((course.root / "reports" / ASSIGNMENT).glob("*.md"))
-    assert len(reports) == 2
+    assert len(reports) == reports_before + 1  # every run writes its report

@@ -36,7 +36,7 @@ from medcodelab.scoring.extract import is_plain_data
 
 from .. import keys, questions, tasks
 from . import assemble, execute, record
-from .report import GRADED, KEPT, NOT_GRADED, Report, StudentResult
+from .report import GRADED, KEPT, NOT_GRADED, NOT_SUBMITTED, Report, StudentResult
 from .sandbox import Limits, Sandbox
 
 
@@ -227,6 +227,7 @@ class Grader:
             else:  # nothing but data: running it could change nothing, so no kernel is started
                 result.ran = "data only"
             questions.score(nb, found)                                                                 # score
+            result.notes += [f"{q.variable}: scored 0: {q.reason}" for q in found if q.reason]
             nb.cells.append(questions.mastery_cell(found))
             async with self.lock:                                                                      # record
                 await asyncio.get_running_loop().run_in_executor(None, lambda: record.save(
@@ -257,6 +258,15 @@ class Grader:
                     result.notes.append(f"could not flag in the gradebook: {exc}")
 
 
+def _enrolled(course: CourseInfo) -> list[str]:
+    """The students in the course's gradebook (none if it cannot be read)."""
+    try:
+        with Gradebook(course.db_url, course.course_id) as gb:
+            return sorted(s.id for s in gb.students)
+    except Exception:  # a report without the roster beats no report
+        return []
+
+
 def grade(course_root: Path, assignment: str, jobs: int | None = None, students: list[str] | None = None,
           limits: Limits | None = None, isolate: bool = True, progress: Callable[[str], None] = print,
           always_execute: bool = False) -> Report:
@@ -269,6 +279,12 @@ def grade(course_root: Path, assignment: str, jobs: int | None = None, students:
     if not found:
         progress(f"no submissions of {assignment} in {course.root / 'submitted'}")
     report = asyncio.run(grader.grade_all(found))
+    if not students:  # the report names everyone enrolled, submitted or not
+        submitted = {s.student for s in report.students}
+        for student in _enrolled(course):
+            if student not in submitted:
+                report.students.append(StudentResult(student, NOT_SUBMITTED,
+                                                     reason=f"enrolled, but nothing in submitted/{student}/{assignment}"))
     as_json, as_md = report.write(course.root / "reports" / assignment)
     progress(report.summary())
     progress(f"report: {as_md}")

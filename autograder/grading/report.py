@@ -14,6 +14,7 @@ from pathlib import Path
 GRADED = "graded"
 NOT_GRADED = "not graded"
 KEPT = "not graded, previous grade kept"
+NOT_SUBMITTED = "not submitted"  # enrolled in the gradebook, nothing in submitted/
 
 
 @dataclass
@@ -45,11 +46,17 @@ class Report:
 
     @property
     def problems(self) -> list[StudentResult]:
-        return [s for s in self.students if s.status != GRADED]
+        return [s for s in self.students if s.status not in (GRADED, NOT_SUBMITTED)]
+
+    @property
+    def absent(self) -> list[StudentResult]:
+        return [s for s in self.students if s.status == NOT_SUBMITTED]
 
     def summary(self) -> str:
-        return (f"{self.assignment}: {len(self.graded)} of {len(self.students)} submission(s) graded in "
-                f"{self.seconds:.1f} s ({self.jobs} job(s)); {len(self.problems)} need attention")
+        submitted = len(self.students) - len(self.absent)
+        absent = f"; {len(self.absent)} enrolled student(s) did not submit" if self.absent else ""
+        return (f"{self.assignment}: {len(self.graded)} of {submitted} submission(s) graded in "
+                f"{self.seconds:.1f} s ({self.jobs} job(s)); {len(self.problems)} need attention{absent}")
 
     def as_markdown(self) -> str:
         lines = [f"# Grading report: {self.assignment}", "",
