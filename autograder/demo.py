@@ -78,9 +78,9 @@ def _answer_sets(nb: nbformat.NotebookNode) -> dict[str, dict[str, list[str]]]:
     return {"perfect": perfect, "partial": partial, "looper": perfect}
 
 
-def key_answers(course_root: Path) -> dict[str, list[str]]:
-    """The key's required codes for each question of the course's ps01 source notebook."""
-    source = nbformat.read(Path(course_root) / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+def key_answers(course_root: Path, assignment: str = ASSIGNMENT) -> dict[str, list[str]]:
+    """The key's required codes for each question of the course's source notebook (ps01 unless told)."""
+    source = nbformat.read(Path(course_root) / "source" / assignment / f"{assignment}.ipynb", as_version=4)
     return _answer_sets(source)["perfect"]
 
 
@@ -158,7 +158,7 @@ class Course:
         return write_submission(self.release_nb, self.root / "submitted" / student / self.assignment, answers, **kwargs)
 
     def key_answers(self) -> dict[str, list[str]]:
-        return key_answers(self.root)
+        return key_answers(self.root, self.assignment)
 
     def autograde(self, student: str) -> dict:
         return self.api.autograde(self.assignment, student)

@@ -84,3 +84,13 @@ def test_task_check_cells_read_the_solutions(assignment, check, ok, tmp_path):
     for cell in checks:
         text = "".join(o.get("text", "") for o in cell.outputs)
         assert ok in text and "⚠" not in text, text
+
+
+@pytest.mark.slow
+def test_ps02_check_cells_read_the_solutions(tmp_path):
+    nb = execute(ROOT / "assignments" / "source" / "ps02-icd10cm-guidelines" / "ps02-icd10cm-guidelines.ipynb", tmp_path)
+    checks = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("check_answer(")]
+    assert len(checks) == 12
+    for cell in checks:
+        text = "".join(o.get("text", "") for o in cell.outputs)
+        assert "every code is billable" in text and "⚠" not in text, text
