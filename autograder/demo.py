@@ -65,7 +65,12 @@ def _answer_sets(nb: nbformat.NotebookNode) -> dict[str, dict[str, list[str]]]:
         match = MARKER.search(cell.source)
         if match:
             case = keys.load(match["case"])
-            key_codes[match["answer"]] = [k.code for k in case.diagnoses if not k.optional]
+            if match["system"] == "icd11":
+                from medcodelab.scoring.icd11 import key_of
+
+                key_codes[match["answer"]] = [c for c, optional, *_ in key_of(case) if not optional]
+            else:
+                key_codes[match["answer"]] = [k.code for k in case.diagnoses if not k.optional]
     perfect = dict(key_codes)
     partial: dict[str, list[str]] = {}
     for i, (question, codes) in enumerate(sorted(key_codes.items())):

@@ -58,15 +58,31 @@ def _meta(grade_id: str, *, solution: bool = False, grade: bool = False, locked:
     return {"nbgrader": meta}
 
 
-def points_for(case: Encounter) -> float:
-    """The rubric's possible points for one encounter (first-listed weighted, optional codes free)."""
+def points_for(case: Encounter, system: str = "icd10cm") -> float:
+    """The rubric's possible points for one encounter (first-listed weighted, optional codes free);
+    in ICD-11, one point per part of each required cluster and one for sequencing."""
+    if system == "icd11":
+        from medcodelab.scoring.icd11 import key_of, parts
+
+        return 1.0 + sum(len(a) + len(b) for cluster, optional, *_ in key_of(case) if not optional
+                         for a, b in [parts(cluster)])
     return FIRST_LISTED_WEIGHT + sum(1 for k in case.diagnoses[1:] if not k.optional)
 
 
-def _note_markdown(n: int, case: Encounter) -> str:
+def _key_codes(case: Encounter, system: str) -> list[str]:
+    if system == "icd11":
+        from medcodelab.scoring.icd11 import key_of
+
+        return [cluster for cluster, optional, *_ in key_of(case) if not optional]
+    return [k.code for k in case.diagnoses if not k.optional]
+
+
+def _note_markdown(n: int, case: Encounter, system: str = "icd10cm") -> str:
     header = case.header().replace("\n", "  \n")
+    what = "ICD-11 codes (stem codes, with extensions after & and related stems after /)" if system == "icd11" \
+        else "ICD-10-CM codes"
     return (f"## Encounter {n}\n\n{header}\n\n```text\n{case.note.rstrip()}\n```\n\n"
-            f"List the ICD-10-CM codes this note supports, the {case.first_listed_label} first.")
+            f"List the {what} this note supports, the {case.first_listed_label} first.")
 
 
 def _finish(cells: list, total: float) -> nbformat.NotebookNode:
@@ -156,13 +172,14 @@ def build_notebook(spec: dict) -> nbformat.NotebookNode:
             metadata=_meta("tools", locked=True),
         ),
     ]
+    system = spec.get("system", "icd10cm")
     chosen = [resolve(entry, spec.get("_seed")) for entry in spec["encounters"]]
     questions = {f"enc_{n:02d}": keys.load(case_id, None, variant).date_of_service.isoformat()
                  for n, (case_id, variant) in enumerate(chosen, start=1)}
     cells.append(v4.new_code_cell(
         "from medcodelab.widgets import AnswerPad\n\n"
         f"AnswerPad({list(questions)!r},\n          answers_file=\"{answers_file}\",\n"
-        f"          dates_of_service={questions!r})",
+        f"          dates_of_service={questions!r}" + (",\n          system=\"icd11\")" if system == "icd11" else ")"),
         # the instructor's tool, locked like the set-up; grading never needs to run it
         metadata={**_meta("tool_answer_pad", locked=True), "tags": ["skip-execution"]},
     ))
@@ -171,11 +188,12 @@ def build_notebook(spec: dict) -> nbformat.NotebookNode:
     for n, (case_id, variant) in enumerate(chosen, start=1):
         case = keys.load(case_id, None, variant)
         per_student = bool(students and variant)
-        marker_variant = (f" variant={variant}" if variant else "") + (" per=student" if per_student else "")
+        marker_variant = (f" variant={variant}" if variant else "") + (" per=student" if per_student else "") \
+            + (" system=icd11" if system == "icd11" else "")
         question = f"enc_{n:02d}"
-        points = points_for(case)
+        points = points_for(case, system)
         total += points
-        codes = ", ".join(f'"{k.code}"' for k in case.diagnoses if not k.optional)
+        codes = ", ".join(f'"{code}"' for code in _key_codes(case, system))
         if per_student:  # each student reads their own note, from the notes file released beside it
             note = [v4.new_markdown_cell(
                         f"## Encounter {n}\n\nEach student codes their own version of this encounter: the cell "
@@ -184,15 +202,16 @@ def build_notebook(spec: dict) -> nbformat.NotebookNode:
                     v4.new_code_cell(f'show_note("{question}", "{spec["id"]}.notes.json")',
                                      metadata=_meta(f"show_{question}", locked=True))]
         else:
-            note = [v4.new_markdown_cell(_note_markdown(n, case), metadata=_meta(f"note_{question}", locked=True))]
+            note = [v4.new_markdown_cell(_note_markdown(n, case, system), metadata=_meta(f"note_{question}", locked=True))]
         cells += note + [
             v4.new_code_cell(
                 f"{question} = [\n    ### BEGIN SOLUTION\n    {codes},\n    ### END SOLUTION\n]",
                 metadata=_meta(f"answer_{question}", solution=True),
             ),
             v4.new_code_cell(
-                f"check_answer(\"{question}\", date_of_service=\"{case.date_of_service.isoformat()}\")\n"
-                "### BEGIN HIDDEN TESTS\n"
+                f"check_answer(\"{question}\", date_of_service=\"{case.date_of_service.isoformat()}\""
+                + (", system=\"icd11\")\n" if system == "icd11" else ")\n")
+                + "### BEGIN HIDDEN TESTS\n"
                 f"# medcodelab-key: answer={question} case={case.case_id} sha256={keys.digest(case.case_id)}"
                 f"{marker_variant}\n"
                 "### END HIDDEN TESTS",

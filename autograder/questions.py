@@ -31,7 +31,7 @@ from .tasks import Task
 
 MARKER = re.compile(r"#\s*medcodelab-key:\s*answer=(?P<answer>\w+)\s+(?P<kind>case|task)=(?P<case>[\w.-]+)"
                     r"(?:\s+sha256=(?P<digest>[0-9a-f]{16}))?(?:\s+variant=(?P<variant>[0-9a-f]{16}))?"
-                    r"(?:\s+per=(?P<per>student))?")
+                    r"(?:\s+per=(?P<per>student))?(?:\s+system=(?P<system>icd11))?")
 
 
 @dataclass
@@ -42,6 +42,7 @@ class Question:
     points: float
     codes: list[str] | None = None
     answer: object = None  # a task's answer, read as data
+    system: str = "icd10cm"  # the code system an encounter is coded in (icd10cm or icd11)
     problem: str | None = None
     answer_cell: int | None = None  # index of the cell the answer was read from
     notes: list[str] = field(default_factory=list)  # things the instructor may want to know
@@ -78,7 +79,8 @@ def read(nb: NotebookNode, folder: Path, answers_file: str, student: str | None 
         meta = cell.metadata["nbgrader"]
         # the key is loaded now and checked against the digest the instructor's copy carries
         case = load_marked(match, student=student)
-        question = Question(meta["grade_id"], match["answer"], case, float(meta["points"]))
+        question = Question(meta["grade_id"], match["answer"], case, float(meta["points"]),
+                            system=match["system"] or "icd10cm")
         answer_index, count = _answer_cell(nb, question.variable)
         if answer_index is None:
             question.problem = f"no cell assigns `{question.variable}`; the answer cell is missing"
@@ -150,7 +152,8 @@ def score(nb: NotebookNode, questions: list[Question]) -> None:
         if isinstance(question.case, Task):
             question.score = question.case.score(question.answer)  # the library's scorer, as in practice
         else:
-            question.score = api.score(question.codes, question.case)  # the same call practice feedback makes
+            # the same call practice feedback makes
+            question.score = api.score(question.codes, question.case, system=question.system)
         question.earned = round(question.points * question.score.fraction, 2)
         cell.outputs = [_display(f"{question.earned:g} of {question.points:g} points\n"
                                  f"{question.score.as_text(summary=False)}",

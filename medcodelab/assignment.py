@@ -58,7 +58,7 @@ def _read(question: str) -> tuple[list[str] | None, str | None]:
     return got.codes, got.problem
 
 
-def check_answer(question: str, date_of_service: str | None = None) -> None:
+def check_answer(question: str, date_of_service: str | None = None, system: str = "icd10cm") -> None:
     """Check an answer's form the way the grader reads it; says nothing about the key.
 
     Prints each code's status. Under ``nbgrader validate`` a problem also fails the cell, so
@@ -81,7 +81,7 @@ def check_answer(question: str, date_of_service: str | None = None) -> None:
         try:
             from .codes import check
             for code in codes:
-                result = check(code, date_of_service=date_of_service)
+                result = check(code, system=system, date_of_service=date_of_service)
                 ok = result["status"] == "billable"
                 problems += not ok
                 lines.append(("ok  " if ok else "⚠   ") + f"{result['code'] or result['input']}: "
@@ -91,7 +91,8 @@ def check_answer(question: str, date_of_service: str | None = None) -> None:
         if problems:
             lines.append(f"{problems} entr{'y' if problems == 1 else 'ies'} above would not be accepted on a claim")
         else:
-            lines.append("every code is billable; the grader compares them with the note's key")
+            lines.append("every code is billable; the grader compares them with the note's key" if system == "icd10cm"
+                         else "every code and cluster is valid ICD-11; the grader compares each part with the key")
     print("\n".join(lines))
     if problems and os.environ.get("NBGRADER_EXECUTION") == "validate":
         raise AssertionError("\n".join(lines))

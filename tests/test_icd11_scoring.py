@@ -72,3 +72,16 @@ def test_the_coding_pad_in_icd11_scores_and_records(tmp_path, monkeypatch):
     assert "matches the key" in pad.feedback.value
     row = progress.attempts().iloc[0]
     assert row["item"] == "in-cataract-laterality-v01:icd11" and "icd-11" in row["topics"]
+
+
+def test_extensions_the_note_supports_are_accepted_but_not_required():
+    from autograder import keys
+
+    case = keys.load("as-034")  # NC72.21&XK9K, with displaced and closed accepted
+    full = mcl.score(["NC72.21&XK9K&XJ8PQ&XJ44E"], case, system="icd11")
+    assert full.perfect and "which the note supports" in full.as_text()
+    assert mcl.score(["NC72.21&XK9K"], case, system="icd11").perfect
+    wrong = mcl.score(["NC72.21&XK9K&XK8G"], case, system="icd11")  # a second, contradictory side
+    assert not wrong.perfect and "not supported: XK8G" in wrong.as_text()
+    external = mcl.score(["NC72.21&XK9K", "PA60&XE266"], case, system="icd11")  # optional cause, with a place
+    assert external.perfect and "confirmed" in external.as_text()

@@ -94,3 +94,13 @@ def test_ps02_check_cells_read_the_solutions(tmp_path):
     for cell in checks:
         text = "".join(o.get("text", "") for o in cell.outputs)
         assert "every code is billable" in text and "⚠" not in text, text
+
+
+@pytest.mark.slow
+def test_ps03_check_cells_read_the_solutions(tmp_path):
+    nb = execute(ROOT / "assignments" / "source" / "ps03-icd11" / "ps03-icd11.ipynb", tmp_path)
+    checks = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("check_answer(")]
+    assert len(checks) == 8
+    for cell in checks:
+        text = "".join(o.get("text", "") for o in cell.outputs)
+        assert "valid ICD-11" in text and "⚠" not in text, text

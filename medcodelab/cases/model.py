@@ -82,6 +82,9 @@ class KeyCode:
     also_accept: tuple[str, ...] = ()
     optional: bool = False  # correct if reported, not required (e.g. external cause codes)
     icd11: str = ""  # the ICD-11 MMS code (or postcoordinated cluster) for India-market cases
+    # extension codes the note also supports (e.g. a fracture's displaced XJ8PQ, closed XJ44E):
+    # accepted on the cluster, never required
+    icd11_also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ class Encounter:
 _CASE_FIELDS = {"id", "title", "use", "setting", "date_of_service", "patient", "payer",
                 "difficulty", "topics", "note", "key", "specialty", "region", "tags", "template"}
 _KEY_FIELDS = {"diagnoses", "acknowledged", "procedures"}
-_DX_FIELDS = {"code", "rationale", "guideline", "also_accept", "optional", "icd11"}
+_DX_FIELDS = {"code", "rationale", "guideline", "also_accept", "optional", "icd11", "icd11_also"}
 _PROC_FIELDS = {"code", "rationale", "guideline", "modifiers", "units", "pointers", "exceeds_mue", "mdm",
                 "minutes"}
 
@@ -310,9 +313,12 @@ def from_dict(data: dict, source: Path | None = None) -> Encounter:
             raise CaseError(f"{spot}: optional must be true or false")
         if optional and i == 1:
             raise CaseError(f"{spot}: the first-listed diagnosis cannot be optional")
+        icd11_also = item.get("icd11_also") or []
+        if not isinstance(icd11_also, list) or not all(isinstance(x, str) for x in icd11_also):
+            raise CaseError(f"{spot}: icd11_also must be a list of ICD-11 extension codes")
         diagnoses.append(KeyCode(str(_require(item, "code", spot)), str(_require(item, "rationale", spot)).strip(),
                                  str(item.get("guideline") or "").strip(), tuple(str(a) for a in also), optional,
-                                 str(item.get("icd11") or "").strip()))
+                                 str(item.get("icd11") or "").strip(), tuple(x.strip().upper() for x in icd11_also)))
     procedures = []
     raw_proc = key.get("procedures") or []
     if not isinstance(raw_proc, list):

@@ -347,6 +347,11 @@ def icd11_problems(case: Encounter, icd11) -> list[Problem]:
             problems.append(Problem(case.case_id, item.icd11, "icd11", result["message"]))
         elif result["code"] != item.icd11:
             problems.append(Problem(case.case_id, item.icd11, "icd11", f"write it as printed: {result['code']}"))
+        stem = item.icd11.split("/")[-1].split("&")[0] if item.icd11 else ""
+        for extra in item.icd11_also:  # each must be an extension that can follow the cluster's stem
+            if not stem or icd11.check(f"{stem}&{extra}")["status"] == "invalid":
+                problems.append(Problem(case.case_id, extra, "icd11", f"icd11_also: {extra} is not an ICD-11 "
+                                                                      "extension code that can follow a stem"))
     return problems
 
 

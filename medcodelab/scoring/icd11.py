@@ -43,9 +43,10 @@ def _category(code: str) -> str:
     return code.split(".")[0]
 
 
-def score_icd11(answer: Iterable[object] | object, key: Sequence[tuple[str, bool, str, str]], check: Checker,
+def score_icd11(answer: Iterable[object] | object, key: Sequence[tuple], check: Checker,
                 first_listed_label: str = "first-listed diagnosis") -> Score:
-    """Score ``answer`` (clusters, in order) against ``key``: (cluster, optional, rationale, guideline)."""
+    """Score ``answer`` (clusters, in order) against ``key``: (cluster, optional, rationale, guideline[,
+    accepted extra extensions]). An accepted extension the note supports earns nothing and costs nothing."""
     if isinstance(answer, str):
         answer = split_codes(answer)
     entries = [] if answer is None else list(answer)
@@ -67,12 +68,12 @@ def score_icd11(answer: Iterable[object] | object, key: Sequence[tuple[str, bool
         seen.add(code)
         clusters.append((position, code))
 
-    wanted = [(k, *parts(cluster), cluster, optional, why, guide)
-              for k, (cluster, optional, why, guide) in enumerate(key)]
-    possible = sum(len(s) + len(e) for _, s, e, _, optional, _, _ in wanted if not optional) + 1.0
+    wanted = [(k, *parts(item[0]), item[0], item[1], item[2], item[3], set(item[4]) if len(item) > 4 else set())
+              for k, item in enumerate(key)]
+    possible = sum(len(s) + len(e) for _, s, e, _, optional, _, _, _ in wanted if not optional) + 1.0
     unused = list(range(len(clusters)))
     earned = 0.0
-    for k, stems, extensions, cluster, optional, why, guide in wanted:
+    for k, stems, extensions, cluster, optional, why, guide, accepted in wanted:
         # the learner's cluster sharing most stems (exact, then same category) with this key cluster
         best, best_overlap = None, 0.0
         for i in unused:
@@ -95,19 +96,22 @@ def score_icd11(answer: Iterable[object] | object, key: Sequence[tuple[str, bool
         credit = sum(1.0 if s in got_stems else 0.5 if any(_category(g) == _category(s) for g in got_stems)
                      else 0.0 for s in stems)
         credit += sum(1.0 for x in extensions if x in got_extensions)
-        wrong = [x for x in got_extensions if x not in extensions] + \
+        wrong = [x for x in got_extensions if x not in extensions and x not in accepted] + \
                 [s for s in got_stems if s not in stems and not any(_category(s) == _category(t) for t in stems)]
         credit -= EXTRA_PENALTY * len(wrong)
         weight = len(stems) + len(extensions)
-        if optional:
-            verdicts.append(Verdict(OPTIONAL if got == cluster else PARTIAL, got, cluster, 0, 0,
-                                    f"{got}: optional, " + ("confirmed" if got == cluster else f"the key has {cluster}"),
+        if optional:  # e.g. an external cause: its stem confirms it, whatever place or object is added
+            same = got_stems == stems
+            verdicts.append(Verdict(OPTIONAL if same else PARTIAL, got, cluster, 0, 0,
+                                    f"{got}: optional, " + ("confirmed" if same else f"the key has {cluster}"),
                                     why, guide))
             continue
         earned += credit
         missing = [x for x in extensions if x not in got_extensions] + [s for s in stems if s not in got_stems]
         if got == cluster or (not missing and not wrong):
-            verdicts.append(Verdict(CORRECT, got, cluster, credit, weight, f"{got} matches the key", why, guide))
+            also = [x for x in got_extensions if x in accepted]
+            said = f"{got} matches the key" + (f" (with {', '.join(also)}, which the note supports)" if also else "")
+            verdicts.append(Verdict(CORRECT, got, cluster, credit, weight, said, why, guide))
         else:
             said = []
             if missing:
@@ -140,6 +144,7 @@ def key_of(case) -> list[tuple[str, bool, str, str]]:
         if k.icd11 in key:
             key[k.icd11][1] = key[k.icd11][1] and bool(k.optional)
             key[k.icd11][2] += " " + (k.rationale or "")
+            key[k.icd11][4] = tuple(sorted(set(key[k.icd11][4]) | set(k.icd11_also)))
         else:
-            key[k.icd11] = [k.icd11, bool(k.optional), k.rationale or "", k.guideline or ""]
+            key[k.icd11] = [k.icd11, bool(k.optional), k.rationale or "", k.guideline or "", tuple(k.icd11_also)]
     return [tuple(v) for v in key.values()]
