@@ -345,3 +345,14 @@ def test_yaml_booleans_as_field_names_get_a_clear_message(tmp_path):
         .replace("- {word: left, dx: S52.522A}", "- {word: left, dx: S52.522A, on: y}")
     with pytest.raises(model.CaseError, match="not text"):
         template.load_file(_write(tmp_path, bad))
+
+
+def test_review_packets_for_named_encounters(tmp_path):
+    from medcodelab.cases import review
+
+    wanted = ["pc-001", "pc-002", "pc-004"]
+    chosen = review.packets(0, "named", tmp_path, case_ids=wanted)
+    assert sorted(chosen) == sorted(wanted) and len(list(tmp_path.glob("*.md"))) == 3
+    assert chosen == review.packets(0, "named", tmp_path / "again", case_ids=wanted)  # seeded order
+    with pytest.raises(KeyError, match="no such case"):
+        review.packets(0, "x", tmp_path / "bad", case_ids=["pc-001", "nope"])

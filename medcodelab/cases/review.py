@@ -36,17 +36,27 @@ def _all_cases():
     return {c.case_id: c for c in practice + assessment}
 
 
-def packets(sample: int, seed: str, out: Path, only_templates: bool = True) -> list[str]:
+def packets(sample: int, seed: str, out: Path, only_templates: bool = True,
+            case_ids: list[str] | None = None) -> list[str]:
+    """Write packets for a random sample (one variant per template) or for ``case_ids``, in a
+    seeded random order so neighbouring packets do not hint at each other."""
     cases = _all_cases()
-    pool = sorted(cid for cid, c in cases.items() if c.template or not only_templates)
-    # one variant per template first, so the sample spreads over scenarios
-    by_template: dict[str, list[str]] = {}
-    for cid in pool:
-        by_template.setdefault(cases[cid].template or cid, []).append(cid)
-    rng = random.Random(seed)
-    templates = sorted(by_template)
-    rng.shuffle(templates)
-    chosen = [rng.choice(by_template[t]) for t in templates[:sample]]
+    if case_ids is not None:
+        unknown = [cid for cid in case_ids if cid not in cases]
+        if unknown:
+            raise KeyError(f"no such case: {', '.join(unknown)}")
+        chosen = list(dict.fromkeys(case_ids))
+        random.Random(seed).shuffle(chosen)
+    else:
+        pool = sorted(cid for cid, c in cases.items() if c.template or not only_templates)
+        # one variant per template first, so the sample spreads over scenarios
+        by_template: dict[str, list[str]] = {}
+        for cid in pool:
+            by_template.setdefault(cases[cid].template or cid, []).append(cid)
+        rng = random.Random(seed)
+        templates = sorted(by_template)
+        rng.shuffle(templates)
+        chosen = [rng.choice(by_template[t]) for t in templates[:sample]]
     out.mkdir(parents=True, exist_ok=True)
     for n, cid in enumerate(chosen, start=1):
         case = cases[cid]
@@ -128,12 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--include-hand-written", action="store_true")
+    p.add_argument("--cases", nargs="+", help="these encounters instead of a sample (e.g. a module's practice sets)")
     p = verbs.add_parser("compare")
     p.add_argument("answers", type=Path)
     p.add_argument("--packets", type=Path, help="the packet folder: match answers to cases by the note shown")
     args = parser.parse_args(argv)
     if args.verb == "packets":
-        chosen = packets(args.sample, args.seed, args.out, not args.include_hand_written)
+        try:
+            chosen = packets(args.sample, args.seed, args.out, not args.include_hand_written, args.cases)
+        except KeyError as exc:
+            print(exc.args[0], file=sys.stderr)
+            return 2
         print(f"wrote {len(chosen)} packets to {args.out}")
         return 0
     table, totals = compare(args.answers, args.packets)
