@@ -85,6 +85,7 @@ class KeyCode:
     # extension codes the note also supports (e.g. a fracture's displaced XJ8PQ, closed XJ44E):
     # accepted on the cluster, never required
     icd11_also: tuple[str, ...] = ()
+    icd11_optional: bool = False  # the ICD-11 side is accepted, not required (no ICD-11 code says it well)
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,8 @@ class Encounter:
 _CASE_FIELDS = {"id", "title", "use", "setting", "date_of_service", "patient", "payer",
                 "difficulty", "topics", "note", "key", "specialty", "region", "tags", "template"}
 _KEY_FIELDS = {"diagnoses", "acknowledged", "procedures"}
-_DX_FIELDS = {"code", "rationale", "guideline", "also_accept", "optional", "icd11", "icd11_also"}
+_DX_FIELDS = {"code", "rationale", "guideline", "also_accept", "optional", "icd11", "icd11_also",
+              "icd11_optional"}
 _PROC_FIELDS = {"code", "rationale", "guideline", "modifiers", "units", "pointers", "exceeds_mue", "mdm",
                 "minutes"}
 
@@ -246,6 +248,13 @@ def _require(data: dict, name: str, where: str):
     if name not in data or data[name] in (None, ""):
         raise CaseError(f"{where}: missing '{name}'")
     return data[name]
+
+
+def _truthy(value: object) -> bool:
+    """A YAML boolean, or a template's rendered text ("true", "yes", "1")."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"true", "yes", "1"}
 
 
 def _unknown(data: dict, allowed: set[str], where: str) -> None:
@@ -318,7 +327,8 @@ def from_dict(data: dict, source: Path | None = None) -> Encounter:
             raise CaseError(f"{spot}: icd11_also must be a list of ICD-11 extension codes")
         diagnoses.append(KeyCode(str(_require(item, "code", spot)), str(_require(item, "rationale", spot)).strip(),
                                  str(item.get("guideline") or "").strip(), tuple(str(a) for a in also), optional,
-                                 str(item.get("icd11") or "").strip(), tuple(x.strip().upper() for x in icd11_also)))
+                                 str(item.get("icd11") or "").strip(), tuple(x.strip().upper() for x in icd11_also),
+                                 _truthy(item.get("icd11_optional", False))))
     procedures = []
     raw_proc = key.get("procedures") or []
     if not isinstance(raw_proc, list):

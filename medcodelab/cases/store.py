@@ -86,7 +86,8 @@ def build_into(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
         """
         CREATE TABLE case_diagnoses (
             case_id VARCHAR, sequence INTEGER, code VARCHAR, rationale VARCHAR, guideline VARCHAR,
-            also_accept VARCHAR[], optional BOOLEAN, icd11 VARCHAR, PRIMARY KEY (case_id, sequence)
+            also_accept VARCHAR[], optional BOOLEAN, icd11 VARCHAR, icd11_also VARCHAR[], icd11_optional BOOLEAN,
+            PRIMARY KEY (case_id, sequence)
         )"""
     )
     conn.execute(
@@ -109,7 +110,8 @@ def build_into(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
                      case.payer, case.difficulty, case.topics, case.note, case.chart(), case.specialty,
                      case.region, case.template, case.tags.get("guideline", ""), case.tags.get("chapter", ""),
                      case.tags.get("cpc_domain", "")])
-        dx_rows += [[case.case_id, i, k.code, k.rationale, k.guideline, list(k.also_accept), k.optional, k.icd11]
+        dx_rows += [[case.case_id, i, k.code, k.rationale, k.guideline, list(k.also_accept), k.optional, k.icd11,
+                     list(k.icd11_also), k.icd11_optional]
                     for i, k in enumerate(case.diagnoses, start=1)]
         ack_rows += [[case.case_id, a.code, a.note, a.source, a.reason] for a in case.acknowledged]
         for i, line in enumerate(case.procedures, start=1):
@@ -146,11 +148,13 @@ def from_database(conn: duckdb.DuckDBPyConnection, case_id: str) -> model.Encoun
                          "WHERE case_id = ?", [case_id]).fetchone()
     procs = conn.execute("SELECT code, modifiers, units, pointers, rationale, guideline, exceeds_mue, mdm, minutes "
                          "FROM case_procedures WHERE case_id = ? ORDER BY line", [case_id]).fetchall()
-    icd11 = dict(conn.execute("SELECT sequence, icd11 FROM case_diagnoses WHERE case_id = ?", [case_id]).fetchall())
+    icd11 = {i: (code, also, opt) for i, code, also, opt in conn.execute(
+        "SELECT sequence, icd11, icd11_also, icd11_optional FROM case_diagnoses WHERE case_id = ?", [case_id]).fetchall()}
     return model.Encounter(
         case_id=row[0], title=row[1], use=row[2], setting=row[3], date_of_service=row[4], sex=row[5],
         age=row[6], payer=row[7], difficulty=row[8], topics=list(row[9]), note=row[10],
-        diagnoses=[model.KeyCode(c, r, g, tuple(a or ()), bool(o), icd11.get(i) or "")
+        diagnoses=[model.KeyCode(c, r, g, tuple(a or ()), bool(o), icd11.get(i, ("",))[0] or "",
+                                 tuple(icd11.get(i, ("", ()))[1] or ()), bool(icd11.get(i, ("", (), False))[2]))
                    for i, (c, r, g, a, o) in enumerate(dx, start=1)],
         acknowledged=[model.Acknowledged(*a) for a in acks],
         procedures=[_line_from_row(p) for p in procs], specialty=extra[0] or "", region=extra[1] or "us",

@@ -43,17 +43,30 @@ def _category(code: str) -> str:
     return code.split(".")[0]
 
 
+def groups(cluster: str) -> list[tuple[str, list[str]]]:
+    """The stem groups of a cluster: ``5A11/BD54&XK8G`` -> [("5A11", []), ("BD54", ["XK8G"])]."""
+    out = []
+    for group in cluster.split("/"):
+        pieces = group.split("&")
+        out.append((pieces[0], pieces[1:]))
+    return out
+
+
 def score_icd11(answer: Iterable[object] | object, key: Sequence[tuple], check: Checker,
                 first_listed_label: str = "first-listed diagnosis") -> Score:
     """Score ``answer`` (clusters, in order) against ``key``: (cluster, optional, rationale, guideline[,
-    accepted extra extensions]). An accepted extension the note supports earns nothing and costs nothing."""
+    accepted extra extensions]). An accepted extension the note supports earns nothing and costs nothing.
+
+    Parts are compared stem group by stem group (a stem with the extensions after it), whichever
+    way the learner joined related stems with ``/``: ``5A11/BD54&XK8G`` and the two codes ``5A11``,
+    ``BD54&XK8G`` say the same, and earn the same."""
     if isinstance(answer, str):
         answer = split_codes(answer)
     entries = [] if answer is None else list(answer)
     verdicts: list[Verdict] = []
-    clusters: list[tuple[int, str]] = []
+    got: list[tuple[str, list[str], str]] = []  # (stem, extensions, the cluster it came in), in order
     seen: set[str] = set()
-    for position, entry in enumerate(entries):
+    for entry in entries:
         if isinstance(entry, str) and not entry.strip():
             continue
         result = check(entry)
@@ -66,70 +79,88 @@ def score_icd11(answer: Iterable[object] | object, key: Sequence[tuple], check: 
             verdicts.append(Verdict(DUPLICATE, code, None, 0, 0, f"{code} is listed twice; counted once"))
             continue
         seen.add(code)
-        clusters.append((position, code))
+        got += [(stem, exts, code) for stem, exts in groups(code)]
 
-    wanted = [(k, *parts(item[0]), item[0], item[1], item[2], item[3], set(item[4]) if len(item) > 4 else set())
-              for k, item in enumerate(key)]
-    possible = sum(len(s) + len(e) for _, s, e, _, optional, _, _, _ in wanted if not optional) + 1.0
-    unused = list(range(len(clusters)))
+    required = [item for item in key if not item[1]]
+    possible = sum(len(parts(item[0])[0]) + len(parts(item[0])[1]) for item in required) + 1.0
+    unused = list(range(len(got)))
     earned = 0.0
-    for k, stems, extensions, cluster, optional, why, guide, accepted in wanted:
-        # the learner's cluster sharing most stems (exact, then same category) with this key cluster
-        best, best_overlap = None, 0.0
-        for i in unused:
-            got_stems, _ = parts(clusters[i][1])
-            overlap = sum(1.0 if s in got_stems else 0.5 if any(_category(g) == _category(s) for g in got_stems)
-                          else 0.0 for s in stems)
-            if overlap > best_overlap:
-                best, best_overlap = i, overlap
-        if best is None:
-            if optional:
-                verdicts.append(Verdict(OPTIONAL, None, cluster, 0, 0, f"{cluster} would also have been correct",
-                                        why, guide))
-            else:
-                verdicts.append(Verdict(MISSING, None, cluster, 0, len(stems) + len(extensions),
-                                        f"missing {cluster}", why, guide))
+
+    def take(stem: str) -> tuple[int | None, float]:
+        exact = next((i for i in unused if got[i][0] == stem), None)
+        if exact is not None:
+            return exact, 1.0
+        near = next((i for i in unused if _category(got[i][0]) == _category(stem)), None)
+        return near, (0.5 if near is not None else 0.0)
+
+    # optional clusters first claim their own stems (an external cause joined with / to an injury)
+    for item in key:
+        cluster, optional, why, guide = item[0], item[1], item[2], item[3]
+        if not optional:
             continue
-        unused.remove(best)
-        position, got = clusters[best]
-        got_stems, got_extensions = parts(got)
-        credit = sum(1.0 if s in got_stems else 0.5 if any(_category(g) == _category(s) for g in got_stems)
-                     else 0.0 for s in stems)
-        credit += sum(1.0 for x in extensions if x in got_extensions)
-        wrong = [x for x in got_extensions if x not in extensions and x not in accepted] + \
-                [s for s in got_stems if s not in stems and not any(_category(s) == _category(t) for t in stems)]
-        credit -= EXTRA_PENALTY * len(wrong)
-        weight = len(stems) + len(extensions)
-        if optional:  # e.g. an external cause: its stem confirms it, whatever place or object is added
-            same = got_stems == stems
-            verdicts.append(Verdict(OPTIONAL if same else PARTIAL, got, cluster, 0, 0,
-                                    f"{got}: optional, " + ("confirmed" if same else f"the key has {cluster}"),
+        hits = []
+        for stem, _ in groups(cluster):
+            i = next((i for i in unused if got[i][0] == stem), None)
+            if i is not None:
+                unused.remove(i)
+                hits.append(got[i][2])
+        if hits:
+            verdicts.append(Verdict(OPTIONAL, hits[0], cluster, 0, 0, f"{cluster}: optional, confirmed", why, guide))
+        else:
+            verdicts.append(Verdict(OPTIONAL, None, cluster, 0, 0, f"{cluster} would also have been correct",
                                     why, guide))
-            continue
+    first_stem = groups(required[0][0])[0][0] if required else None
+    for item in required:
+        cluster, why, guide = item[0], item[2], item[3]
+        accepted = set(item[4]) if len(item) > 4 else set()
+        credit, weight, missing, wrong, shown = 0.0, 0, [], [], []
+        for stem, extensions in groups(cluster):
+            weight += 1 + len(extensions)
+            i, stem_credit = take(stem)
+            if i is None:
+                missing.append(stem + "".join("&" + x for x in extensions))
+                continue
+            unused.remove(i)
+            g_stem, g_exts, g_cluster = got[i]
+            shown.append(g_cluster)
+            credit += stem_credit
+            if stem_credit < 1:
+                wrong.append(f"{g_stem} (the key has {stem})")
+            credit += sum(1.0 for x in extensions if x in g_exts)
+            missing += [x for x in extensions if x not in g_exts]
+            extra = [x for x in g_exts if x not in extensions and x not in accepted]
+            wrong += extra
+            credit -= EXTRA_PENALTY * len(extra)
         earned += credit
-        missing = [x for x in extensions if x not in got_extensions] + [s for s in stems if s not in got_stems]
-        if got == cluster or (not missing and not wrong):
-            also = [x for x in got_extensions if x in accepted]
-            said = f"{got} matches the key" + (f" (with {', '.join(also)}, which the note supports)" if also else "")
-            verdicts.append(Verdict(CORRECT, got, cluster, credit, weight, said, why, guide))
+        answer_shown = " + ".join(dict.fromkeys(shown)) or None
+        if not shown:
+            verdicts.append(Verdict(MISSING, None, cluster, 0, weight, f"missing {cluster}", why, guide))
+        elif not missing and not wrong:
+            also = sorted({x for i_stem, exts, c in got if c in shown for x in exts if x in accepted})
+            said = f"{answer_shown} matches the key" + (
+                f" (with {', '.join(also)}, which the note supports)" if also else "")
+            verdicts.append(Verdict(CORRECT, answer_shown, cluster, credit, weight, said, why, guide))
         else:
             said = []
             if missing:
                 said.append("missing " + ", ".join(missing))
             if wrong:
                 said.append("not supported: " + ", ".join(wrong))
-            verdicts.append(Verdict(PARTIAL, got, cluster, credit, weight,
-                                    f"{got}: part right ({'; '.join(said)}); the key has {cluster}", why, guide))
-        if k == 0:  # the sequencing point: the key's first stem leads the answer
-            if clusters and clusters[0][1] == got and got_stems[0] == stems[0]:
-                earned += 1.0
-            else:
-                verdicts.append(Verdict(MISPLACED, got, cluster, 0, 1,
-                                        f"{cluster} is the {first_listed_label}: list it first", why, guide))
-    for i in unused:
-        _, got = clusters[i]
-        earned -= EXTRA_PENALTY
-        verdicts.append(Verdict(EXTRA, got, None, -EXTRA_PENALTY, 0, f"{got} is not supported by the note"))
+            verdicts.append(Verdict(PARTIAL, answer_shown, cluster, credit, weight,
+                                    f"{answer_shown}: part right ({'; '.join(said)}); the key has {cluster}", why, guide))
+    if required:  # the sequencing point: the key's first stem leads the answer
+        if got and got[0][0] == first_stem:
+            earned += 1.0
+        else:
+            verdicts.append(Verdict(MISPLACED, got[0][2] if got else None, required[0][0], 0, 1,
+                                    f"{required[0][0]} is the {first_listed_label}: list it first",
+                                    required[0][2], required[0][3]))
+    extras = list(dict.fromkeys(got[i][2] for i in unused))
+    for cluster in extras:
+        stems = [got[i][0] for i in unused if got[i][2] == cluster]
+        earned -= EXTRA_PENALTY * len(stems)
+        verdicts.append(Verdict(EXTRA, cluster, None, -EXTRA_PENALTY * len(stems), 0,
+                                f"{' and '.join(stems)} in {cluster}: not supported by the note"))
     return Score(max(0.0, earned), possible, verdicts, first_listed_label)
 
 
@@ -141,10 +172,11 @@ def key_of(case) -> list[tuple[str, bool, str, str]]:
     for k in case.diagnoses:
         if not k.icd11:
             continue
+        optional = bool(k.optional or k.icd11_optional)
         if k.icd11 in key:
-            key[k.icd11][1] = key[k.icd11][1] and bool(k.optional)
+            key[k.icd11][1] = key[k.icd11][1] and optional
             key[k.icd11][2] += " " + (k.rationale or "")
             key[k.icd11][4] = tuple(sorted(set(key[k.icd11][4]) | set(k.icd11_also)))
         else:
-            key[k.icd11] = [k.icd11, bool(k.optional), k.rationale or "", k.guideline or "", tuple(k.icd11_also)]
+            key[k.icd11] = [k.icd11, optional, k.rationale or "", k.guideline or "", tuple(k.icd11_also)]
     return [tuple(v) for v in key.values()]
