@@ -74,4 +74,4 @@ bench: data
 
 clean:
 	rm -rf data/build assignments/release assignments/submitted assignments/autograded assignments/feedback \
-	       assignments/exchange assignments/gradebook.db assignments/*.csv assignments/reports
+	       assignments/exchange assignments/gradebook.db assignments/*.csv assignments/exports assignments/reports

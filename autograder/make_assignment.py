@@ -300,6 +300,9 @@ def _spec_for(assignment: str, seed: str | None, students: list[str] | None) -> 
         raise ValueError(f"{assignment} is a set of fixed tasks with no per-course variants; generate it without --seed")
     if students and not seed:
         raise ValueError("per-student variants need the course's secret seed (--seed or MEDCODELAB_COURSE_SEED)")
+    if seed and not spec.get("pool") and not any(e.startswith(TEMPLATE_PREFIX) for e in spec["encounters"]):
+        raise ValueError(f"{assignment} has no pool and no template: entries, so a course seed would only reorder "
+                         "the same public encounters; add a pool of private cases (or templates) to its spec first")
     if seed:
         spec = {**spec, "encounters": draw(spec, seed), "_seed": seed}
     if students:

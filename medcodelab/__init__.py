@@ -13,11 +13,12 @@ The widgets live in ``medcodelab.widgets`` and are imported only by notebooks th
 
 from __future__ import annotations
 
+from . import clinical, progress
 from .api import case, cases, chapters, practice_set, score, sources, welcome
 from .codes import check, lookup, search, systems
 from .scoring.diagnoses import Score, score_diagnoses
 
 __version__ = "0.1.0"
 
-__all__ = ["case", "cases", "chapters", "check", "lookup", "practice_set", "score", "score_diagnoses", "search", "sources", "systems",
+__all__ = ["case", "cases", "chapters", "check", "clinical", "lookup", "practice_set", "progress", "score", "score_diagnoses", "search", "sources", "systems",
            "welcome", "Score", "__version__"]

@@ -68,3 +68,8 @@ def test_graded_part_by_part_through_nbgrader(tmp_path):
     assert course.scores("stems-only")[0] == pytest.approx(scores["stems-only"].score)
     html = course.feedback("stems-only").read_text()
     assert "part right" in html and "missing XK" in html
+
+
+def test_a_course_seed_is_refused_where_there_is_nothing_to_draw():
+    with pytest.raises(ValueError, match="no pool"):
+        make_assignment.render(ASSIGNMENT, seed="course-secret")

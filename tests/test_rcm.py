@@ -336,3 +336,19 @@ def test_plots_draw_from_the_dataset_and_a_practice(dataset, built_database):
         labels = [t.get_text() for t in fig.axes[0].texts]
         assert any("service" in t for t in labels) and any("appeal line 2: upheld" in t for t in labels)
         assert isinstance(plots.ar_aging(practice.ar()), matplotlib.figure.Figure)
+
+
+def test_the_practice_dataset_is_its_own_file_checked_by_its_seed(tmp_path, monkeypatch):
+    import duckdb
+
+    from medcodelab import paths as lab_paths
+    from medcodelab import rcm
+
+    monkeypatch.setenv("MEDCODELAB_DB", str(lab_paths.db_path()))
+    monkeypatch.setenv("MEDCODELAB_DATA_DIR", str(tmp_path))
+    path = rcm.practice_dataset()
+    assert path.name == "rcm-practice-small-seed0.duckdb" and path.parent == tmp_path / "build"
+    rcm.generate(path, "small", seed=7)  # someone writes another seed over it
+    again = rcm.practice_dataset()
+    with duckdb.connect(str(again), read_only=True) as conn:
+        assert dict(conn.execute("SELECT key, value FROM generation_info").fetchall())["seed"] == "0"

@@ -22,6 +22,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -271,6 +272,8 @@ def grade(course_root: Path, assignment: str, jobs: int | None = None, students:
           limits: Limits | None = None, isolate: bool = True, progress: Callable[[str], None] = print,
           always_execute: bool = False) -> Report:
     """Grade every (or the named) submission of ``assignment``; writes and returns the report."""
+    # nbgrader's gradebook warns (SAWarning) on each student's first submission; it is harmless
+    warnings.filterwarnings("ignore", message="Object of type <Submitted")
     course = CourseInfo.load(course_root)
     limits = limits or Limits(cell_timeout=float(course.config.Execute.get("timeout", 30)))
     grader = Grader(course, assignment, jobs or os.cpu_count() or 1, limits, isolate=isolate, progress=progress,

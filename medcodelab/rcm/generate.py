@@ -491,6 +491,16 @@ def _finish(conn: duckdb.DuckDBPyConnection, scale: str, seed: int, ref: Referen
     conn.execute("CHECKPOINT")
 
 
+def _made_with(path: Path) -> tuple[str, str] | None:
+    """(scale, seed) a dataset file records in generation_info, or None if it cannot be read."""
+    try:
+        with duckdb.connect(str(path), read_only=True) as conn:
+            info = dict(conn.execute("SELECT key, value FROM generation_info").fetchall())
+        return info.get("scale"), info.get("seed")
+    except (duckdb.Error, OSError):
+        return None
+
+
 def practice_dataset(scale: str = "small", seed: int = 0) -> Path:
     """The practice dataset the course and the analytics problem set read (made on first use).
 
@@ -498,10 +508,10 @@ def practice_dataset(scale: str = "small", seed: int = 0) -> Path:
     image), in the user's own cache. The same scale and seed give the same tables everywhere,
     so the grader, which makes its own copy the same way, scores against what the student saw.
     """
-    name = f"rcm-{scale}.duckdb" if seed == 0 else f"rcm-{scale}-seed{seed}.duckdb"
+    name = f"rcm-practice-{scale}-seed{seed}.duckdb"  # its own name: `generate-rcm --out` never lands on it
     candidates = [paths.build_dir() / name, Path.home() / ".cache" / "medcodelab" / name]
     for path in candidates:
-        if path.exists():
+        if path.exists() and _made_with(path) == (scale, str(seed)):
             return path
     for path in candidates:
         try:
