@@ -95,6 +95,7 @@ def page(lab):
         page.wait_for_selector("#main.jp-LabShell")
         page.wait_for_selector(".jp-Notebook")
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+        accept_kernel_dialog(page)
         yield page
         browser.close()
 
@@ -103,9 +104,20 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
+def accept_kernel_dialog(page) -> None:
+    """On a slow machine the kernel may not have started when the notebook opened, and JupyterLab
+    then asks which kernel to use, in a modal dialog over everything: take its default (the
+    project's Python 3), as a user would."""
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count() and dialog.first.is_visible():
+        dialog.locator(".jp-Dialog-button.jp-mod-accept").first.click()
+        page.wait_for_selector(".jp-Dialog", state="detached", timeout=30_000)
+
+
 def run_all(page) -> None:
     """Run All Cells, and make sure it took: a click before the kernel is ready does nothing."""
     for _ in range(3):
+        accept_kernel_dialog(page)
         page.click('div.lm-MenuBar-itemLabel:text-is("Run")')
         page.click('li.lm-Menu-item:has-text("Run All Cells")')
         try:  # a prompt turns to [*] or a number once cells are running
@@ -194,6 +206,7 @@ def test_4_every_control_has_an_accessible_name(page):
 
 
 def test_5_nbgrader_panels_list_the_assignment(page):
+    accept_kernel_dialog(page)
     page.click('div.lm-MenuBar-itemLabel:text-is("Nbgrader")')
     page.click('li.lm-Menu-item:has-text("Assignment List")')
     page.locator("#released_assignments_list").get_by_text("ps01-icd10cm").wait_for()
