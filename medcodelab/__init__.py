@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from . import clinical, progress
 from .api import case, cases, chapters, practice_set, score, sources, welcome
-from .codes import check, lookup, search, systems
+from .codes import check, lookup, modifier_fits, search, systems
 from .scoring.diagnoses import Score, score_diagnoses
 
 __version__ = "0.1.0"
 
-__all__ = ["case", "cases", "chapters", "check", "clinical", "lookup", "practice_set", "progress", "score", "score_diagnoses", "search", "sources", "systems",
+__all__ = ["case", "cases", "chapters", "check", "clinical", "lookup", "modifier_fits", "practice_set", "progress", "score", "score_diagnoses", "search", "sources", "systems",
            "welcome", "Score", "__version__"]

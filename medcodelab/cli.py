@@ -78,8 +78,21 @@ def cmd_import_cpt(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .codes import check
+    from .codes import check, modifier_fits
 
+    if args.on_code:
+        if args.system != "modifier":
+            print("--on-code asks whether a modifier may attach to a code: use it with --system modifier",
+                  file=sys.stderr)
+            return 2
+        fits = modifier_fits(args.text, args.on_code, on=args.date)
+        if args.json:
+            _print_json(fits)
+        else:
+            verdict = {True: "fits", False: "misfit", None: "invalid"}[fits["fits"]]
+            print(f"{verdict:9} {fits['modifier'] or args.text} on {fits['code'] or args.on_code}")
+            print(f"          {fits['message']}")
+        return 0 if fits["fits"] else 1
     result = check(args.text, system=args.system, date_of_service=args.date)
     if args.json:
         _print_json(result)
@@ -375,6 +388,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("text")
     p.add_argument("--system", default="icd10cm", choices=SYSTEM_CHOICES)
     p.add_argument("--date", help="date of service, YYYY-MM-DD")
+    p.add_argument("--on-code", metavar="CODE",
+                   help="with --system modifier: may the modifier attach to this CPT or HCPCS code?")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_check)
 

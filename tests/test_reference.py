@@ -246,6 +246,103 @@ def test_modifier_and_hcpcs_checks():
     assert json.loads(j[1])["unit"], j
 
 
+# --- which codes a modifier attaches to --------------------------------------------------------
+
+@pytest.mark.parametrize("modifier, code, fits", [
+    ("25", "99213", True),    # an E/M visit
+    ("25", "92012", True),    # an eye exam Medicare treats like a visit
+    ("25", "20610", False),   # a joint injection: 25 never goes on the procedure
+    ("57", "99223", True),
+    ("57", "27236", False),
+    ("24", "99213", True),
+    ("59", "99213", False),   # NCCI: never 59 on an E/M; 25 is the E/M modifier
+    ("59", "97140", True),
+    ("XS", "11042", True),
+    ("51", "11045", False),   # an add-on is exempt from 51
+    ("51", "99213", False),
+    ("26", "99213", False),   # PC/TC indicator 0 on every E/M
+    ("26", "71046", True),
+    ("TC", "93306", True),
+    ("50", "80053", False),   # a lab panel has no sides
+    ("50", "69210", True),
+    ("RT", "99213", False),
+    ("LT", "73721", True),
+    ("F5", "26720", True),    # a finger fracture
+    ("F5", "99213", False),
+    ("T5", "11730", True),    # a toenail
+    ("E3", "92012", False),
+    ("LD", "92928", True),
+    ("LD", "93306", False),   # an echocardiogram is not a coronary intervention
+    ("QW", "87880", True),
+    ("QW", "99213", False),
+    ("91", "80053", True),
+    ("54", "27236", True),    # 90-day global
+    ("54", "20610", False),   # 0-day global: nothing to split
+    ("95", "99214", True),
+    ("95", "90834", True),
+    ("95", "45378", False),
+    ("GP", "97110", True),
+    ("GP", "99213", False),
+    ("JZ", "J1100", True),
+    ("JW", "E0114", False),   # crutches are not a drug
+    ("JZ", "99213", False),   # JW/JZ are HCPCS drug modifiers
+    ("RR", "E0114", True),
+    ("NU", "J1100", False),
+    ("GA", "80061", True),
+    ("KX", "E0114", True),
+])
+def test_modifier_fits_the_codes_its_definition_allows(modifier, code, fits):
+    result = mcl.modifier_fits(modifier, code)
+    assert result["fits"] is fits, result
+    assert result["message"]
+    if not fits:
+        assert modifier in result["message"] and code in result["message"]
+
+
+def test_every_shipped_modifier_says_what_it_attaches_to():
+    rows = db.cursor().execute("SELECT code, details FROM catalogue WHERE system = 'modifier'").fetchall()
+    assert len(rows) >= 40
+    for code, details in rows:
+        rule = json.loads(details)["attaches"]
+        assert rule["summary"].strip(), code
+    shown = repr(mcl.lookup("25", system="modifier"))
+    assert "attaches to: E/M visits" in shown and "{" not in shown.split("attaches to:")[1].splitlines()[0]
+
+
+def test_modifier_fits_says_which_part_is_wrong_and_never_raises():
+    assert mcl.modifier_fits("ZZ", "99213")["fits"] is None
+    assert "modifier" in mcl.modifier_fits("ZZ", "99213")["message"]
+    assert mcl.modifier_fits("25", "9921")["fits"] is None
+    assert mcl.modifier_fits("25", "9921")["message"].startswith("code:")
+    for junk in (None, 25, "", "-", "25-25", "99213\n"):
+        result = mcl.modifier_fits(junk, junk)
+        assert result["fits"] is None and result["message"]
+
+
+def test_a_bad_attach_rule_stops_the_build(tmp_path, monkeypatch):
+    base = {"title": "t", "description": "d", "kind": "payment", "ncci_bypass": False, "source": "s", "checked": "k"}
+    found = "\n".join(problems(tmp_path, monkeypatch, {"modifiers.yaml": {"modifiers": [
+        {**base, "code": "25", "applies_to": ["cpt"]},
+        {**base, "code": "57", "applies_to": ["cpt"], "attaches": {"summary": "x", "cpt_sections": ["e/m"]}},
+        {**base, "code": "24", "applies_to": ["cpt"], "attaches": {"summary": "", "cpt_codes": ["92014-92002"]}},
+        {**base, "code": "JZ", "applies_to": ["hcpcs"], "attaches": {"summary": "x", "not_add_on": True,
+                                                                     "sides": ["L"]}},
+    ]}}))
+    for expected in ["25 needs an attaches rule", "attaches.cpt_sections has ['e/m']",
+                     "24: attaches needs a summary", "'92014-92002' is not a code or a first-last range",
+                     "unknown keys ['sides']", "the modifier does not apply to CPT"]:
+        assert expected in found, f"missing: {expected}\n{found}"
+
+
+def test_cli_check_a_modifier_on_a_code():
+    ok = cli("check", "25", "--system", "modifier", "--on-code", "99213", "--json")
+    assert ok.returncode == 0 and json.loads(ok.stdout)["fits"] is True
+    bad = cli("check", "25", "--system", "modifier", "--on-code", "20610")
+    assert bad.returncode == 1 and bad.stdout.startswith("misfit") and "E/M visits" in bad.stdout
+    wrong = cli("check", "E11.9", "--on-code", "20610")
+    assert wrong.returncode == 2 and "--system modifier" in wrong.stderr
+
+
 # --- sources and the CLI ------------------------------------------------------------------------
 
 def cli(*args, env=None):

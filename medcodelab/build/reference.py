@@ -147,6 +147,14 @@ def build_into(conn: duckdb.DuckDBPyConnection, icd10cm_check) -> dict[str, int]
                     if not primaries:
                         c.problems.append(f"{where}: add-on {code} names no primary codes")
                     addons += [(code, str(p).strip().upper()) for p in primaries]
+            if system == "modifier":
+                from ..codes.modifiers import rule_problems
+
+                if "attaches" not in row:
+                    c.problems.append(f"{where}: {code} needs an attaches rule (which codes it may go on)")
+                else:
+                    c.problems += [f"{where}: {p}" for p in rule_problems(code, row["attaches"], row.get("applies_to") or [],
+                                                                          CPT_SECTIONS, GLOBAL_DAYS)]
             if system == "hcpcs" and code.startswith("J") and "unit" not in row:
                 c.problems.append(f"{where}: drug code {code} needs its billing unit (null for a device or an "
                                   "unclassified drug billed as one unit)")

@@ -3,7 +3,8 @@
 Each rule names its source (paraphrased; see ``data/reference`` for the tables):
 
 - every CPT/HCPCS code and modifier is in the lab's sets and valid on the date of service;
-  a modifier is one that may attach to that kind of code (``applies_to``);
+  a modifier is one that may attach to that code (its ``attaches`` rule: CPT section, global
+  period, add-on, HCPCS letter or drug unit; ``medcodelab.codes.modifiers``);
 - units respect the MUE for the code, unless the case says it is about exceeding it
   (CMS NCCI MUE program); units are whole and positive;
 - an add-on code is reported with one of its primary codes (CPT add-on convention; CMS
@@ -13,7 +14,7 @@ Each rule names its source (paraphrased; see ``data/reference`` for the tables):
   a distinct-service modifier (59, XE, XP, XS, XU) is never on a line that has no indicator-1
   partner (NCCI Policy Manual ch. I §E: 59 is the modifier of last resort, not a habit);
 - an E/M on the day of a procedure with a 0- or 10-day global carries 25, and 25 goes only on an
-  E/M (CMS global surgery rules; CPT modifier 25);
+  E/M or an eye-exam code 92002-92014 (CMS global surgery rules; CPT modifier 25);
 - 50 (bilateral) is not combined with LT or RT on one line;
 - diagnosis pointers name diagnosis lines that exist, at most four per line (CMS-1500 item 24E);
 - the E/M level matches the medical decision making documented (two of three elements; AMA
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 import duckdb
 
 from ..codes.catalogue import Catalogue
+from ..codes.modifiers import fit as modifier_fit
 from .model import MDM_LEVELS, Encounter
 from .validate import Problem
 
@@ -171,10 +173,9 @@ def check_lines(lines, n_dx: int, dos, age: int | None, rules: ProcedureRules,
                 fail(i, line.code, "modifier", f"modifier {mod}: {check['message']}")
                 ok = False
                 continue
-            applies = rules.modifier(mod).get("applies_to") or []
-            if applies and system not in applies:
-                fail(i, line.code, "modifier", f"modifier {mod} is not used on {system.upper()} codes "
-                                               f"(it applies to {', '.join(applies)})")
+            why = modifier_fit(mod, rules.modifier(mod), line.code, system, rules.details(line.code))
+            if why:
+                fail(i, line.code, "modifier-25" if mod == "25" else "modifier", why)
         if len(line.modifiers) > 4:
             fail(i, line.code, "modifier", "a claim line carries at most four modifiers")
         if len(set(line.modifiers)) != len(line.modifiers):
@@ -267,8 +268,6 @@ def check_lines(lines, n_dx: int, dos, age: int | None, rules: ProcedureRules,
     minor = [line.code for line in lines if rules.details(line.code).get("global_days") in {"000", "010"}]
     for i, line in enumerate(lines):
         em = rules.is_em(line.code)
-        if "25" in line.modifiers and not em:
-            fail(i, line.code, "modifier-25", "25 attaches only to an E/M code")
         if em and minor and "25" not in line.modifiers and not rules.details(line.code).get("add_on") \
                 and preventive_band(line.code) is None:
             fail(i, line.code, "modifier-25", f"an E/M billed with a minor procedure ({', '.join(minor)}) the "

@@ -84,6 +84,34 @@ def check(text: object, system: str = "icd10cm", date_of_service: str | dt.date 
     return code_set(system).check(text, when)
 
 
+def modifier_fits(modifier: object, code: object, on: str | dt.date | None = None) -> dict:
+    """May ``modifier`` attach to the CPT or HCPCS ``code``?
+
+    Returns ``{"modifier", "code", "system", "fits", "message"}``: ``fits`` is True, False, or None
+    when either is not a valid code on ``on`` (then ``message`` says which). The rule comes from the
+    modifier's ``attaches`` row (``lookup(modifier, system="modifier")`` shows it). Never raises.
+    """
+    from .modifiers import fit
+
+    mod = check(modifier, system="modifier", on=on)
+    text = code.strip().upper() if isinstance(code, str) else code
+    system = "hcpcs" if isinstance(text, str) and text[:1].isalpha() else "cpt"
+    proc = check(text, system=system, on=on)
+    result = {"modifier": mod["code"], "code": proc["code"], "system": system, "fits": None, "message": None}
+    if mod["status"] != "billable":
+        result["message"] = f"modifier: {mod['message']}"
+    elif proc["status"] != "billable":
+        result["message"] = f"code: {proc['message']}"
+    else:
+        mods, codes = code_set("modifier"), code_set(system)
+        why = fit(mod["code"], mods.details[mods.row[mod["code"]]], proc["code"], system,
+                  codes.details[codes.row[proc["code"]]])
+        result["fits"] = why is None
+        rule = (mods.details[mods.row[mod["code"]]].get("attaches") or {}).get("summary", "")
+        result["message"] = why or f"{mod['code']} may attach to {proc['code']}" + (f" ({rule})" if rule else "")
+    return result
+
+
 def lookup(code: object, system: str = "icd10cm"):
     """A code with its description, parent chain, children and every note that applies."""
     if system not in SYSTEMS:
@@ -100,4 +128,4 @@ def search(query: object, system: str = "icd10cm", limit: int = 10) -> list[dict
     return search_index.index(system).search(query, limit=limit)
 
 
-__all__ = ["CodeDetail", "check", "code_set", "icd10cm", "lookup", "search", "systems"]
+__all__ = ["CodeDetail", "check", "code_set", "icd10cm", "lookup", "modifier_fits", "search", "systems"]

@@ -50,12 +50,19 @@ class CatalogueDetail:
         return {k: getattr(self, k) for k in ("system", "code", "description", "details", "effective_from",
                                               "effective_to", "source", "checked", "official_descriptor", "rules")}
 
+    def _shown(self) -> dict:
+        """Details as a reader wants them: a modifier's attach rule by its summary."""
+        shown = dict(self.details)
+        if isinstance(shown.get("attaches"), dict):
+            shown["attaches_to"] = shown.pop("attaches").get("summary", "")
+        return shown
+
     def as_text(self) -> str:
         label = "description"
         if self.system == "cpt":
             label = "licensed descriptor" if self.official_descriptor else "summary (the lab's words)"
         lines = [f"{self.code}  [{NAMES[self.system]}]", f"  {label}: {self.description}"]
-        for key, value in sorted(self.details.items()):
+        for key, value in sorted(self._shown().items()):
             lines.append(f"  {key.replace('_', ' ')}: {value}")
         for key, value in self.rules.items():
             if value:
@@ -70,7 +77,7 @@ class CatalogueDetail:
 
     def _repr_html_(self) -> str:
         rows = "".join(f"<tr><th style='text-align:left'>{escape(k.replace('_', ' '))}</th><td>{escape(str(v))}</td></tr>"
-                       for k, v in [*sorted(self.details.items()), *self.rules.items()] if v not in (None, "", [], {}))
+                       for k, v in [*sorted(self._shown().items()), *self.rules.items()] if v not in (None, "", [], {}))
         official = "<div><small>licensed CPT descriptor</small></div>" if self.official_descriptor else ""
         notice = (f"<div style='color:#777;font-size:80%'>{escape(CPT_NOTICE)}</div>"
                   if self.system == "cpt" and not self.official_descriptor else "")
