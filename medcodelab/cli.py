@@ -346,12 +346,18 @@ def cmd_x12(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             print(f"x12: cannot read {args.file}: {exc}", file=sys.stderr)
             return 2
-        remits = x12.remittance_from_835(text)
+        meanings = dict(db.cursor().execute("SELECT code, meaning FROM carc").fetchall())
+        remits = x12.remittance_from_835(text, meanings)
         if args.json:
             _print_json([r.as_dict() for r in remits])
         else:
             for r in remits:
-                print(f"{r.claim_id}: {r.status}, paid {r.paid_cents / 100:.2f}, patient {r.patient_cents / 100:.2f}")
+                print(f"{r.claim_id} from {r.payer_name or '?'} ({r.payer or '?'}): {r.status}, "
+                      f"paid {r.paid_cents / 100:.2f}, patient {r.patient_cents / 100:.2f}")
+                for line in r.lines:
+                    for adj in line.adjustments:
+                        print(f"  line {line.line} {line.code}: {adj.group}-{adj.carc} {adj.amount_cents / 100:.2f}"
+                              f"  {adj.reason}".rstrip())
         return 0
     claim = _read_claim(args.file)
     if args.kind == "837p":

@@ -351,7 +351,12 @@ def test_cli_scrub_adjudicate_and_x12(tmp_path):
     out835 = _cli("x12", "835", str(EXAMPLES / "01-clean-office-visit.json"))
     assert out835.returncode == 0
     out = _cli("x12", "read-835", "-", "--json", stdin=out835.stdout)
-    assert json.loads(out.stdout)[0]["claim_id"] == "CLM-EX-0001"
+    read = json.loads(out.stdout)[0]
+    assert read["claim_id"] == "CLM-EX-0001" and read["payer"] and read["payer_name"]
+    adjustments = [a for line in read["lines"] for a in line["adjustments"]]
+    assert adjustments and all(a["reason"] for a in adjustments), adjustments  # CARC meanings from the table
+    text = _cli("x12", "read-835", "-", stdin=out835.stdout).stdout
+    assert f"from {read['payer_name']}" in text and adjustments[0]["reason"] in text
     bad = tmp_path / "bad.json"
     bad.write_text('{"claim_id": 1}')
     out = _cli("scrub", str(bad))

@@ -82,7 +82,7 @@ def to_837p(claim: Claim, when: dt.datetime | None = None) -> str:
     tax_id = re.sub(r"\D", "", claim.billing_provider.tax_id or "") or "000000000"
     body: list[list[str]] = [
         ["ST", "837", "0001", "005010X222A1"],
-        ["BHT", "0019", "00", _clean(claim.claim_id, 30), when.strftime("%Y%m%d"), when.strftime("%H%M"), "CH"],
+        ["BHT", "0019", "00", _clean(claim.claim_id, 50), when.strftime("%Y%m%d"), when.strftime("%H%M"), "CH"],
         ["NM1", "41", "2", _clean(claim.billing_provider.name), "", "", "", "", "46", "MEDCODELAB"],
         ["PER", "IC", "BILLING OFFICE", "TE", "5555550100"],
         ["NM1", "40", "2", _clean(payer.name), "", "", "", "", "46", payer.payer_id],
@@ -178,6 +178,7 @@ class ParsedRemit:
     """What an 835 says, read back: enough to post payments and work denials."""
 
     payer: str = ""
+    payer_id: str = ""
     payee_npi: str = ""
     payment_cents: int = 0
     claims: list[dict] = field(default_factory=list)
@@ -215,7 +216,9 @@ def read_835(text: str) -> ParsedRemit:
         tag = seg[0]
         if tag == "ST" and (len(seg) < 2 or seg[1] != "835"):
             raise X12Error(f"transaction set {seg[1] if len(seg) > 1 else '?'} is not an 835 remittance")
-        if tag == "BPR":
+        if tag == "GS" and len(seg) > 2:
+            out.payer_id = seg[2]  # GS02: the application sender, the payer on an 835
+        elif tag == "BPR":
             out.payment_cents = _cents(seg[2])
         elif tag == "N1" and seg[1] == "PR":
             out.payer = seg[2]
@@ -247,15 +250,20 @@ def read_835(text: str) -> ParsedRemit:
     return out
 
 
-def remittance_from_835(text: str) -> list[Remittance]:
-    """The lab's Remittance objects from an 835 (amounts in cents, adjustments by group and CARC)."""
+def remittance_from_835(text: str, carc_meanings: dict[str, str] | None = None) -> list[Remittance]:
+    """The lab's Remittance objects from an 835 (amounts in cents, adjustments by group and CARC).
+
+    The payer is the 835's sender (GS02) with its name from N1*PR; ``carc_meanings`` (code to
+    meaning, e.g. the ``carc`` table) fills each adjustment's reason, which the 835 does not carry."""
     parsed = read_835(text)
+    carc_meanings = carc_meanings or {}
     status = {"1": "paid", "2": "paid", "4": "denied", "22": "reversed"}
     remits = []
     for c in parsed.claims:
         lines = []
         for n, item in enumerate(c["lines"], start=1):
-            adjs = [Adjustment(a["group"], a["carc"], a["amount"], "") for a in item["adjustments"]]
+            adjs = [Adjustment(a["group"], a["carc"], a["amount"], carc_meanings.get(a["carc"], ""))
+                    for a in item["adjustments"]]
             patient = sum(a.amount_cents for a in adjs if a.group == "PR")
             payment_only = all(a.carc in PAYMENT_CARCS for a in adjs)
             lines.append(RemitLine(n, item["code"], item["modifiers"], item["units"], item["charge"],
@@ -264,6 +272,6 @@ def remittance_from_835(text: str) -> list[Remittance]:
         state = status.get(c["status"], c["status"])
         if state == "paid" and any(line.decision == "denied" for line in lines):
             state = "partly denied"
-        remits.append(Remittance(c["claim_id"], "", parsed.payer, state, lines,
+        remits.append(Remittance(c["claim_id"], parsed.payer_id, parsed.payer, state, lines,
                                  payer_claim_number=c["payer_claim_number"]))
     return remits
