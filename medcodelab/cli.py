@@ -195,7 +195,8 @@ def cmd_cases(args: argparse.Namespace) -> int:
             _print_json(summary)
             return 0
         print(f"{summary['templates']} templates giving {summary['variants']} variants; "
-              f"{summary['hand_written']} hand-written cases; {summary['practice']} practice and "
+              f"{summary['hand_written']} hand-written cases ({summary['hand_written_assessment']} of them "
+              f"assessment, with hidden keys); {summary['practice']} practice and "
               f"{summary['assessment']} assessment encounters in all")
         for title, key in (("by specialty", "by_specialty"), ("by setting", "by_setting")):
             print(f"{title}:")

@@ -225,6 +225,7 @@ def test_cases_summary_counts_the_bank():
     assert summary["practice"] == len(practice) and summary["assessment"] == len(assessment)
     assert summary["variants"] == sum(1 for c in practice + assessment if c.template)
     assert sum(v["encounters"] for v in summary["by_specialty"].values()) == len(practice) + len(assessment)
+    assert summary["hand_written_assessment"] == sum(1 for c in assessment if not c.template) <= summary["hand_written"]
     assert "rationale" not in out.stdout  # counts only, never keys
     text = _cli("cases", "--summary").stdout
     assert "templates giving" in text and "by specialty" in text

@@ -204,7 +204,7 @@ def summary(practice: list[model.Encounter], assessment: list[model.Encounter]) 
     def group(attr: str) -> dict:
         out: dict[str, dict[str, int]] = {}
         for case in everything:
-            name = getattr(case, attr) or "(none)"
+            name = getattr(case, attr) or "(untagged)"
             slot = out.setdefault(name, {"templates": set(), "encounters": 0})
             slot["encounters"] += 1
             if case.template:
@@ -213,7 +213,8 @@ def summary(practice: list[model.Encounter], assessment: list[model.Encounter]) 
                 for k, v in sorted(out.items())}
 
     return {"templates": len(templates), "variants": sum(1 for c in everything if c.template),
-            "hand_written": sum(1 for c in everything if not c.template), "practice": len(practice),
+            "hand_written": sum(1 for c in everything if not c.template),
+            "hand_written_assessment": sum(1 for c in assessment if not c.template), "practice": len(practice),
             "assessment": len(assessment), "by_specialty": group("specialty"), "by_setting": group("setting"),
             "by_difficulty": {str(d): sum(1 for c in everything if c.difficulty == d) for d in (1, 2, 3)},
             "india": sum(1 for c in everything if c.region == "india")}
