@@ -290,6 +290,36 @@ def test_modifier_and_hcpcs_checks():
     ("NU", "J1100", False),
     ("GA", "80061", True),
     ("KX", "E0114", True),
+    # the second pass: codes that are exceptions within a section
+    ("25", "99292", True),    # CPT exempts add-ons from 51 only
+    ("25", "G0463", True),    # the OPPS clinic visit
+    ("25", "J1885", False),
+    ("27", "G0463", True),
+    ("JZ", "J9999", True),    # an unlisted drug is still a drug
+    ("T5", "97597", True),    # wound debridement on a toe (NCCI prefers the digit modifier to 59)
+    ("PT", "45378", True),
+    ("PT", "G0500", True),    # the endoscopist's moderate sedation
+    ("PT", "G0121", False),   # never on the screening G code itself
+    ("51", "97110", False),   # CPT: not physical medicine
+    ("51", "90715", False),   # CPT: not supplies such as vaccines
+    ("51", "31500", False),   # a 51-exempt code
+    ("26", "93010", False),   # already the interpretation only
+    ("TC", "93005", False),   # already the tracing only
+    ("26", "93000", False),   # global-only: the split has its own codes
+    ("26", "80053", False),   # a clinical lab panel has no professional part
+    ("26", "88305", True),    # surgical pathology does
+    ("50", "93970", False),   # already both sides
+    ("50", "77066", False),
+    ("CQ", "97161", False),   # assistants do not evaluate
+    ("CQ", "97110", True),
+    ("95", "98000", False),   # telemedicine by definition
+    ("95", "99421", False),   # a portal visit, not real-time
+    ("91", "88305", False),   # anatomic pathology is not a repeatable clinical lab test
+    ("76", "80053", False),   # a repeat lab test takes 91
+    ("76", "71046", True),
+    ("QW", "G0475", True),
+    ("QW", "G0463", False),
+    ("80", "00811", False),   # no assistant on anaesthesia
 ])
 def test_modifier_fits_the_codes_its_definition_allows(modifier, code, fits):
     result = mcl.modifier_fits(modifier, code)
@@ -325,11 +355,12 @@ def test_a_bad_attach_rule_stops_the_build(tmp_path, monkeypatch):
         {**base, "code": "25", "applies_to": ["cpt"]},
         {**base, "code": "57", "applies_to": ["cpt"], "attaches": {"summary": "x", "cpt_sections": ["e/m"]}},
         {**base, "code": "24", "applies_to": ["cpt"], "attaches": {"summary": "", "cpt_codes": ["92014-92002"]}},
+        {**base, "code": "27", "applies_to": ["cpt", "hcpcs"], "attaches": {"summary": "x", "hcpcs_codes": ["99213"]}},
         {**base, "code": "JZ", "applies_to": ["hcpcs"], "attaches": {"summary": "x", "not_add_on": True,
                                                                      "sides": ["L"]}},
     ]}}))
     for expected in ["25 needs an attaches rule", "attaches.cpt_sections has ['e/m']",
-                     "24: attaches needs a summary", "'92014-92002' is not a code or a first-last range",
+                     "24: attaches needs a summary", "'92014-92002' is not a CPT code or a first-last range", "'99213' is not a HCPCS code",
                      "unknown keys ['sides']", "the modifier does not apply to CPT"]:
         assert expected in found, f"missing: {expected}\n{found}"
 
