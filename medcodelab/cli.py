@@ -8,6 +8,7 @@
     medcodelab cases                      list the practice encounters
     medcodelab sources [--json]           where every table comes from, with its licence
     medcodelab import-cpt FILE            use this site's licensed CPT descriptors (never committed)
+    medcodelab import-mue FILE            use the official CMS practitioner MUE table (every code)
     medcodelab claim CASE_ID              the claim (JSON) a biller builds from a keyed encounter
     medcodelab scrub CLAIM.json [--json]  every edit: rule, severity, line, message, fix (exit 1 on errors)
     medcodelab adjudicate CLAIM.json [--payer ID] [--json]   the payer's remittance
@@ -75,6 +76,31 @@ def cmd_import_cpt(args: argparse.Namespace) -> int:
         print("run `make data` (or `medcodelab build-data`) to use them")
         return 0
     return cmd_build(argparse.Namespace(db=None, force=False))
+
+
+def cmd_import_mue(args: argparse.Namespace) -> int:
+    from .build import licensed, mue_import
+
+    if args.remove:
+        print(mue_import.remove())
+    elif not args.file:
+        print("import-mue needs the CMS file (or --remove to go back to the lab's rows)", file=sys.stderr)
+        return 2
+    else:
+        try:
+            summary = mue_import.import_mue(Path(args.file), args.effective)
+        except licensed.ImportProblem as exc:
+            print(f"nothing imported: {exc}", file=sys.stderr)
+            return 1
+        print(summary)
+    if args.no_build:
+        print("run `make data` (or `medcodelab build-data`) to use it")
+        return 0
+    code = cmd_build(argparse.Namespace(db=None, force=False))
+    if code and not args.remove:
+        print("the imported table is kept; fix what the build names, or go back to the lab's rows with "
+              "`medcodelab import-mue --remove`", file=sys.stderr)
+    return code
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -421,6 +447,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="the AMA data file: one code and its descriptor per line (tab, comma or pipe)")
     p.add_argument("--no-build", action="store_true", help="store the file but do not rebuild the database")
     p.set_defaults(run=cmd_import_cpt)
+
+    p = verbs.add_parser("import-mue", help="use the official CMS Practitioner Services MUE table (every code)")
+    p.add_argument("file", nargs="?", help="the CMS ZIP or the CSV in it, e.g. MCR_MUE_PractitionerServices_Eff_07-01-2026.csv")
+    p.add_argument("--remove", action="store_true", help="drop the imported table and go back to the lab's rows")
+    p.add_argument("--effective", metavar="YYYY-MM-DD", help="the date the table took effect (when the name lacks it)")
+    p.add_argument("--no-build", action="store_true", help="import only; rebuild later with make data")
+    p.set_defaults(run=cmd_import_mue)
 
     p = verbs.add_parser("validate-cases", help="check every answer key against the code set")
     p.add_argument("files", nargs="*", help="only these case files (default: the whole bank)")

@@ -181,7 +181,7 @@ def test_shipped_rules_agree_with_each_other():
     assert both_ways == []
     for one, two, indicator in cur.execute("SELECT column1, column2, modifier_indicator FROM ncci_ptp").fetchall():
         assert {one, two} <= procedure and int(indicator) in (0, 1, 9)
-    for code, value, mai in cur.execute("SELECT code, value, mai FROM mue").fetchall():
+    for code, value, mai in cur.execute("SELECT code, value, mai FROM mue WHERE origin = 'lab'").fetchall():
         assert code in procedure and int(value) > 0 and int(mai) in (1, 2, 3)
     for (code,) in cur.execute("SELECT code FROM coverage_services").fetchall():
         assert code in procedure
@@ -450,3 +450,65 @@ def test_import_cpt_is_kept_out_of_git_and_used_by_the_build(tmp_path):
     assert found and found[0]["code"] == "98765"
     listed = json.loads(cli("sources", "--json", env=env).stdout)
     assert any(r["table"] == "cpt_licensed" and r["rows"] == 2 and "never redistributed" in r["license"] for r in listed)
+
+
+# --- a site's copy of the official CMS MUE table --------------------------------------------------
+
+MUE_NOTICE = '"TEST FIXTURE laid out like the CMS file; made-up values, not the CMS table.\nSecond line of the notice.",,,\n'
+MUE_HEADER = '"HCPCS/\nCPT Code","Practitioner Services MUE Values","MUE Adjudication Indicator","MUE Rationale"\n'
+
+
+def _mue_zip(path: Path, rows: str, member: str = "MCR_MUE_PractitionerServices_Eff_01-01-2027.csv") -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(member, MUE_NOTICE + MUE_HEADER + rows)
+        archive.writestr("MCR_MUE_PractitionerServices_Eff_01-01-2027.xlsx", b"not read")
+    return path
+
+
+def test_import_mue_takes_the_cms_layout_and_every_code(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data, ignore=shutil.ignore_patterns("build", "licensed"))
+    env = {**__import__("os").environ, "MEDCODELAB_DATA_DIR": str(data), "MEDCODELAB_DB": str(tmp_path / "m.duckdb")}
+    # refusals name the problem and import nothing
+    dme = tmp_path / "MCR_MUE_DMESupplierServices_Eff_01-01-2027.csv"
+    dme.write_text(MUE_NOTICE + MUE_HEADER.replace("Practitioner", "DME Supplier") + "E0114,1,\"3 x\",r\n")
+    assert "import the Practitioner Services MUE table" in cli("import-mue", str(dme), "--no-build", env=env).stderr
+    undated = tmp_path / "mue.csv"
+    undated.write_text(MUE_NOTICE + MUE_HEADER + "96372,9,\"3 Date of Service Edit: Clinical\",Clinical: Data\n")
+    assert "--effective" in cli("import-mue", str(undated), "--no-build", env=env).stderr
+    sheet = tmp_path / "table.xlsx"
+    sheet.write_bytes(b"PK")
+    assert "use the .csv file" in cli("import-mue", str(sheet), env=env).stderr
+    assert not (data / "licensed" / "mue_practitioner.tsv").exists()
+
+    rows = ('99202,2,"3 Date of Service Edit: Clinical",Clinical: Data\n'   # the lab says 1 (MAI 2)
+            '96372,9,"3 Date of Service Edit: Clinical",Clinical: Data\n'   # the lab holds no row
+            '0999T,3,"1 Line Edit",Code Descriptor / CPT Instruction\n'     # outside the teaching set
+            'G0999,0,"2 Date of Service Edit: Policy",Nature of Service/Procedure\n'
+            'not a code,1,"2 x",y\n')
+    done = cli("import-mue", str(_mue_zip(tmp_path / "mue.zip", rows)), env=env)
+    assert done.returncode == 0, done.stderr
+    assert "imported 3 MUE rows effective 2027-01-01" in done.stdout and "1 code(s) with MUE 0" in done.stdout
+    assert subprocess.run(["git", "check-ignore", "-q", "data/licensed/mue_practitioner.tsv"], cwd=ROOT).returncode == 0
+    looked = json.loads(cli("lookup", "--system", "cpt", "99202", "--json", env=env).stdout)["rules"]["mue"]
+    assert looked.startswith("1 unit(s) per day (MAI 2)") and "2 unit(s) per day (MAI 3), CMS table effective 2027-01-01" \
+        in looked and "the value claims are checked against" in looked
+    probe = ("import json; from medcodelab import db; from medcodelab.cases.procedures import ProcedureRules; "
+             "r = ProcedureRules(db.cursor()); print(json.dumps([r.mue['99202'], r.mue['96372'], r.mue['0999T']]))")
+    used = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
+    assert json.loads(used.stdout) == [[2, 3], [9, 3], [3, 1]], used.stderr
+    listed = json.loads(cli("sources", "--json", env=env).stdout)
+    assert any(r["table"] == "mue" and "import-mue" in r["source"] and "public domain" in r["license"]
+               and r["version"] == "effective 2027-01-01" for r in listed)
+
+    # an official limit a key breaks stops the build by name, and keeps the database that worked
+    strict = _mue_zip(tmp_path / "strict.zip", '96372,1,"2 Date of Service Edit: Policy",Code Descriptor / CPT Instruction\n')
+    stopped = cli("import-mue", str(strict), env=env)
+    assert stopped.returncode == 1 and "96372" in stopped.stderr and "import-mue --remove" in stopped.stderr
+    still = json.loads(cli("lookup", "--system", "cpt", "96372", "--json", env=env).stdout)["rules"]["mue"]
+    assert still.startswith("9 unit(s)")
+    back = cli("import-mue", "--remove", env=env)
+    assert back.returncode == 0 and "lab's own MUE rows are in use again" in back.stdout
+    assert "mue" not in json.loads(cli("lookup", "--system", "cpt", "96372", "--json", env=env).stdout)["rules"]

@@ -45,9 +45,10 @@ def _inputs() -> list[Path]:
                    paths.data_dir() / "reference"):
         if folder.exists():
             files += sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in {".yaml", ".yml"})
-    licensed = paths.data_dir() / "licensed" / "cpt_descriptors.tsv"
-    if licensed.exists():
-        files.append(licensed)
+    for name in ("cpt_descriptors.tsv", "mue_practitioner.tsv"):  # what a site imported
+        licensed = paths.data_dir() / "licensed" / name
+        if licensed.exists():
+            files.append(licensed)
     return files
 
 
@@ -460,4 +461,15 @@ def _reference_provenance(conn: duckdb.DuckDBPyConnection) -> list[list]:
                      "data/licensed/ (git-ignored)", path.name, _digest([path]),
                      f"cpt_licensed={counts['cpt_licensed']}",
                      "Shown instead of the lab's summaries on this site only.", "cpt_licensed"])
+    imported = conn.execute("SELECT count(*), min(effective_from) FROM mue WHERE origin = 'cms-import'").fetchone()
+    if imported[0]:
+        from .mue_import import LICENSED_MUE
+
+        path = reference.licensed_folder() / LICENSED_MUE
+        rows.append(["site-cms-mue", None, "CMS Medicare NCCI MUE table, Practitioner Services (medcodelab import-mue)",
+                     "Centers for Medicare & Medicaid Services", f"effective {imported[1]}", None,
+                     "US government work (public domain); CPT codes in it are AMA property, so the file stays on this site",
+                     "data/licensed/ (git-ignored)", path.name, _digest([path]), f"mue={imported[0]}",
+                     "Official values and MAIs for every code in the file; they override the lab's teaching rows in "
+                     "claim checks.", "mue"])
     return rows

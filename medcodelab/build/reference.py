@@ -226,7 +226,16 @@ def build_into(conn: duckdb.DuckDBPyConnection, icd10cm_check) -> dict[str, int]
             c.problems.append(f"{where}: MAI must be 1, 2 or 3")
         start, _ = c.dates(where, row)
         limits.append({"code": code, "value": row["value"], "mai": row["mai"], "rationale": str(row["rationale"]).strip(),
-                       "effective_from": start, **source(row)})
+                       "effective_from": start, "origin": "lab", **source(row)})
+    # the official CMS table a site imported (medcodelab import-mue): every code, official values
+    from .mue_import import imported
+
+    mue_meta, official = imported()
+    for row in official:
+        limits.append({**row, "effective_from": mue_meta["effective_from"], "origin": "cms-import",
+                       "source": f"CMS Practitioner Services MUE table effective {mue_meta['effective_from']} "
+                                 f"({mue_meta['file']}), imported by this site",
+                       "checked": "imported"})
 
     # --- coverage rules ------------------------------------------------------------------------
     rules, services, diagnoses = [], [], []
@@ -287,7 +296,7 @@ def build_into(conn: duckdb.DuckDBPyConnection, icd10cm_check) -> dict[str, int]
     _table(conn, "cpt_addon_primaries", [{"addon": a, "primary_code": p} for a, p in addons], ["addon", "primary_code"])
     _table(conn, "ncci_ptp", pairs, ["column1", "column2", "modifier_indicator", "effective_from", "effective_to",
                                      "rationale", "source", "checked"])
-    _table(conn, "mue", limits, ["code", "value", "mai", "rationale", "effective_from", "source", "checked"])
+    _table(conn, "mue", limits, ["code", "value", "mai", "rationale", "effective_from", "origin", "source", "checked"])
     _table(conn, "coverage_rules", rules, ["rule_id", "name", "basis", "frequency_count", "frequency_per", "abn",
                                            "notes", "illustrative", "effective_from", "effective_to", "source", "checked"])
     _table(conn, "coverage_services", services, ["rule_id", "code"])
@@ -301,7 +310,8 @@ def build_into(conn: duckdb.DuckDBPyConnection, icd10cm_check) -> dict[str, int]
         if counts.get(system):
             conn.execute("INSERT INTO code_systems VALUES (?, ?, ?, ?, ?, ?)",
                          [system, title, "2026 teaching set", "2026-01-01", None, f"medcodelab-{system}"])
-    counts.update(cpt_licensed=len(licensed), ncci_ptp=len(pairs), mue=len(limits), coverage_rules=len(rules),
+    counts.update(cpt_licensed=len(licensed), ncci_ptp=len(pairs), mue=len(limits), mue_imported=len(official),
+                  coverage_rules=len(rules),
                   **{k: len(v) for k, v in simple_tables.items()})
     return counts
 

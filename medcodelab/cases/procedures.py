@@ -89,7 +89,9 @@ class ProcedureRules:
         self.ptp: dict[tuple[str, str], tuple[int, str | None, str | None]] = {
             (a, b): (m, f, t) for a, b, m, f, t in conn.execute(
                 "SELECT column1, column2, modifier_indicator, effective_from, effective_to FROM ncci_ptp").fetchall()}
-        self.mue = {c: (v, m) for c, v, m in conn.execute("SELECT code, value, mai FROM mue").fetchall()}
+        # an imported official table (origin cms-import) overrides the lab's teaching rows code by code
+        self.mue = {c: (v, m) for c, v, m in conn.execute(
+            "SELECT code, value, mai FROM mue ORDER BY origin = 'cms-import', code").fetchall()}
         self.primaries: dict[str, set[str]] = {}
         for addon, primary in conn.execute("SELECT addon, primary_code FROM cpt_addon_primaries").fetchall():
             self.primaries.setdefault(addon, set()).add(primary)

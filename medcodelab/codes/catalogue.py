@@ -180,9 +180,15 @@ class Catalogue:
             return {}
         cur = self.conn
         rules: dict = {}
-        mue = cur.execute("SELECT value, mai FROM mue WHERE code = ?", [code]).fetchone() if _has_table(cur, "mue") else None
-        if mue:
-            rules["mue"] = f"{mue[0]} unit(s) per day (MAI {mue[1]})"
+        limits = cur.execute("SELECT value, mai, origin, effective_from FROM mue WHERE code = ? ORDER BY origin DESC",
+                             [code]).fetchall() if _has_table(cur, "mue") else []
+        for value, mai, origin, start in limits:  # the lab's row first, then a site's imported CMS row
+            text = f"{value} unit(s) per {'claim line' if mai == 1 else 'day'} (MAI {mai})"
+            if origin == "cms-import":
+                text += f", CMS table effective {start} imported by this site"
+                if "mue" in rules:
+                    text += " (this is the value claims are checked against)"
+            rules["mue"] = f"{rules['mue']}; {text}" if "mue" in rules else text
         if _has_table(cur, "ncci_ptp"):
             pairs = cur.execute("SELECT column1, column2, modifier_indicator FROM ncci_ptp WHERE column1 = ? OR column2 = ? "
                                 "ORDER BY column1, column2", [code, code]).fetchall()

@@ -124,7 +124,7 @@ def run(conn: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
         units AS (
             SELECT l.claim_id, l.line_no, m.value, m.mai,
                    sum(l.units) OVER (PARTITION BY l.claim_id, l.code) AS day_units
-            FROM _line l JOIN ref.mue m ON m.code = l.code),
+            FROM _line l JOIN ref.mue m ON m.code = l.code AND m.origin = 'lab'),  -- seeded data: the lab's rows
         necessity AS (
             SELECT l.claim_id, l.line_no,
                    bool_or(l.pointed_dx BETWEEN n.low AND n.high) AS supported,

@@ -91,7 +91,8 @@ def load_reference(conn: duckdb.DuckDBPyConnection) -> Reference:
     subsections = {code: sub for _, code, _, _, _, sub in rows if sub}
     pairs = conn.execute("""SELECT column1, column2 FROM ncci_ptp WHERE modifier_indicator = 1
                             AND effective_to IS NULL ORDER BY column1, column2""").fetchall()
-    mue = dict(conn.execute("SELECT code, value FROM mue").fetchall())
+    # the lab's own rows only: a site's imported CMS table must not change the seeded practice dataset
+    mue = dict(conn.execute("SELECT code, value FROM mue WHERE origin = 'lab'").fetchall())
     packages = conn.execute("SELECT code, name, specialty, rate_tier FROM india_packages ORDER BY code").df()
     india_dx = conn.execute("""SELECT icd10cm, icd11 FROM crosswalk WHERE icd10cm IS NOT NULL AND icd11 IS NOT NULL
                                ORDER BY concept""").fetchall()
