@@ -9,6 +9,7 @@
     medcodelab sources [--json]           where every table comes from, with its licence
     medcodelab import-cpt FILE            use this site's licensed CPT descriptors (never committed)
     medcodelab import-mue FILE            use the official CMS practitioner MUE table (every code)
+    medcodelab import-ncci FILE...        use the official CMS practitioner PTP edits (codes the lab holds)
     medcodelab claim CASE_ID              the claim (JSON) a biller builds from a keyed encounter
     medcodelab scrub CLAIM.json [--json]  every edit: rule, severity, line, message, fix (exit 1 on errors)
     medcodelab adjudicate CLAIM.json [--payer ID] [--json]   the payer's remittance
@@ -100,6 +101,30 @@ def cmd_import_mue(args: argparse.Namespace) -> int:
     if code and not args.remove:
         print("the imported table is kept; fix what the build names, or go back to the lab's rows with "
               "`medcodelab import-mue --remove`", file=sys.stderr)
+    return code
+
+
+def cmd_import_ncci(args: argparse.Namespace) -> int:
+    from .build import licensed, ptp_import
+
+    if args.remove:
+        print(ptp_import.remove())
+    elif not args.files:
+        print("import-ncci needs the CMS PTP files (or --remove to go back to the lab's pairs)", file=sys.stderr)
+        return 2
+    else:
+        try:
+            print(ptp_import.import_ptp([Path(f) for f in args.files]))
+        except licensed.ImportProblem as exc:
+            print(f"nothing imported: {exc}", file=sys.stderr)
+            return 1
+    if args.no_build:
+        print("run `make data` (or `medcodelab build-data`) to use it")
+        return 0
+    code = cmd_build(argparse.Namespace(db=None, force=False))
+    if code and not args.remove:
+        print("the imported edits are kept; fix what the build names, or go back to the lab's pairs with "
+              "`medcodelab import-ncci --remove`", file=sys.stderr)
     return code
 
 
@@ -454,6 +479,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--effective", metavar="YYYY-MM-DD", help="the date the table took effect (when the name lacks it)")
     p.add_argument("--no-build", action="store_true", help="import only; rebuild later with make data")
     p.set_defaults(run=cmd_import_mue)
+
+    p = verbs.add_parser("import-ncci", help="use the official CMS practitioner PTP edits among the codes the lab holds")
+    p.add_argument("files", nargs="*", help="the four parts (ccipra-...-f1.txt to -f4.txt) or their CMS ZIPs")
+    p.add_argument("--remove", action="store_true", help="drop the imported edits and go back to the lab's pairs")
+    p.add_argument("--no-build", action="store_true", help="import only; rebuild later with make data")
+    p.set_defaults(run=cmd_import_ncci)
 
     p = verbs.add_parser("validate-cases", help="check every answer key against the code set")
     p.add_argument("files", nargs="*", help="only these case files (default: the whole bank)")

@@ -512,3 +512,58 @@ def test_import_mue_takes_the_cms_layout_and_every_code(tmp_path):
     back = cli("import-mue", "--remove", env=env)
     assert back.returncode == 0 and "lab's own MUE rows are in use again" in back.stdout
     assert "mue" not in json.loads(cli("lookup", "--system", "cpt", "96372", "--json", env=env).stdout)["rules"]
+
+
+PTP_NOTICE = ("CPT codes only copyright TEST FIXTURE; made-up edits laid out like the CMS file, not the CMS table.\n"
+              "Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date *=no data\t"
+              "Modifier 0=not allowed 1=allowed 9=not applicable\tPTP Edit Rationale\n")
+
+
+def test_import_ncci_keeps_official_edits_between_codes_the_lab_holds(tmp_path):
+    import zipfile
+
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data, ignore=shutil.ignore_patterns("build", "licensed"))
+    env = {**__import__("os").environ, "MEDCODELAB_DATA_DIR": str(data), "MEDCODELAB_DB": str(tmp_path / "p.duckdb")}
+    junk = tmp_path / "notes.txt"
+    junk.write_text("nothing here\tat all\n")
+    assert "holds no PTP edit lines" in cli("import-ncci", str(junk), "--no-build", env=env).stderr
+    assert cli("import-ncci", env=env).returncode == 2
+
+    part1 = tmp_path / "ccipra-v999r0-f1.txt"
+    part1.write_text(PTP_NOTICE
+                     + "45385\t45380\t\t20260101\t*\t1\tTEST made-up rationale\n"   # the lab holds this pair
+                     + "93000\t36415\t\t20260101\t*\t0\tTEST made-up rationale\n"   # the lab does not
+                     + "0999T\t99213\t\t20260101\t*\t1\tTEST code the lab does not hold\n")
+    part2 = tmp_path / "ccipra-v999r0-f2.zip"
+    with zipfile.ZipFile(part2, "w") as archive:
+        archive.writestr("ccipra-v999r0-f2.txt", PTP_NOTICE
+                         + "17110\t11102\t*\t20250101\t20260401\t1\tTEST deleted from April 2026\n"
+                         + "17110\t11102\t*\t20250101\t2026041\t1\tTEST a broken date\n")
+    done = cli("import-ncci", str(part1), str(part2), env=env)
+    assert done.returncode == 0, done.stderr
+    assert "imported 3 PTP edits" in done.stdout and "1 edits between other codes left out" in done.stdout
+    assert subprocess.run(["git", "check-ignore", "-q", "data/licensed/ncci_ptp_practitioner.tsv"],
+                          cwd=ROOT).returncode == 0
+    shown = json.loads(cli("lookup", "--system", "cpt", "45385", "--json", env=env).stdout)["rules"]["ncci_pairs"]
+    assert "45385 (col 1) / 45380 (col 2), modifier indicator 1, CMS import" in shown
+    assert shown.count("45380 (col 2)") == 1  # the official row replaces the lab's for the same two codes
+    probe = ("import json, datetime as d; from medcodelab import db; from medcodelab.cases.procedures import "
+             "ProcedureRules; r = ProcedureRules(db.cursor()); "
+             "print(json.dumps([r.pair('36415', '93000', d.date(2026, 5, 1)), r.pair('17110', '11102', d.date(2026, 3, 31)), "
+             "r.pair('11102', '17110', d.date(2026, 4, 1))]))")
+    used = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
+    assert json.loads(used.stdout) == [[0, "93000", "36415"], [1, "17110", "11102"], None], used.stderr
+    listed = json.loads(cli("sources", "--json", env=env).stdout)
+    assert any(r["table"] == "ncci_ptp" and "import-ncci" in r["source"] and "ccipra-v999r0-f1.txt" in r["version"]
+               for r in listed)
+
+    # an official edit that a key breaks stops the build by name; --remove goes back to the lab's pairs
+    strict = tmp_path / "ccipra-v999r1-f1.txt"
+    strict.write_text(PTP_NOTICE + "45385\t45380\t\t20260101\t*\t0\tTEST made-up: never together\n")
+    stopped = cli("import-ncci", str(strict), env=env)
+    assert stopped.returncode == 1 and "45380" in stopped.stderr and "import-ncci --remove" in stopped.stderr
+    back = cli("import-ncci", "--remove", env=env)
+    assert back.returncode == 0 and "lab's own NCCI pairs are in use again" in back.stdout
+    shown = json.loads(cli("lookup", "--system", "cpt", "45385", "--json", env=env).stdout)["rules"]["ncci_pairs"]
+    assert "CMS import" not in shown and "45380 (col 2)" in shown

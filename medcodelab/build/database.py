@@ -45,7 +45,7 @@ def _inputs() -> list[Path]:
                    paths.data_dir() / "reference"):
         if folder.exists():
             files += sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in {".yaml", ".yml"})
-    for name in ("cpt_descriptors.tsv", "mue_practitioner.tsv"):  # what a site imported
+    for name in ("cpt_descriptors.tsv", "mue_practitioner.tsv", "ncci_ptp_practitioner.tsv"):  # what a site imported
         licensed = paths.data_dir() / "licensed" / name
         if licensed.exists():
             files.append(licensed)
@@ -472,4 +472,15 @@ def _reference_provenance(conn: duckdb.DuckDBPyConnection) -> list[list]:
                      "data/licensed/ (git-ignored)", path.name, _digest([path]), f"mue={imported[0]}",
                      "Official values and MAIs for every code in the file; they override the lab's teaching rows in "
                      "claim checks.", "mue"])
+    pairs = conn.execute("SELECT count(*) FROM ncci_ptp WHERE origin = 'cms-import'").fetchone()[0]
+    if pairs:
+        from .ptp_import import LICENSED_PTP, imported as imported_ptp
+
+        path = reference.licensed_folder() / LICENSED_PTP
+        rows.append(["site-cms-ptp", None, "CMS Medicare NCCI practitioner PTP edits (medcodelab import-ncci)",
+                     "Centers for Medicare & Medicaid Services", imported_ptp()[0], None,
+                     "US government work (public domain); CPT codes in it are AMA property, so the file stays on this site",
+                     "data/licensed/ (git-ignored)", path.name, _digest([path]), f"ncci_ptp={pairs}",
+                     "Official edits between codes the lab holds; they replace the lab's rows for the same two codes "
+                     "in claim checks.", "ncci_ptp"])
     return rows

@@ -209,7 +209,15 @@ def build_into(conn: duckdb.DuckDBPyConnection, icd10cm_check) -> dict[str, int]
         start, end = c.dates(where, row)
         pairs.append({"column1": one, "column2": two, "modifier_indicator": row.get("modifier_indicator"),
                       "effective_from": start, "effective_to": end, "rationale": str(row["rationale"]).strip(),
-                      **source(row)})
+                      "origin": "lab", **source(row)})
+    # the official CMS practitioner edits a site imported (medcodelab import-ncci), among codes held here
+    from .ptp_import import imported as imported_ptp
+
+    ptp_release, official_pairs = imported_ptp()
+    official_pairs = [r for r in official_pairs if r["column1"] in procedure and r["column2"] in procedure]
+    for row in official_pairs:
+        pairs.append({**row, "origin": "cms-import", "checked": "imported",
+                      "source": f"CMS NCCI practitioner PTP edits ({ptp_release}), imported by this site"})
 
     # --- MUE -----------------------------------------------------------------------------------
     limits = []
@@ -295,7 +303,7 @@ def build_into(conn: duckdb.DuckDBPyConnection, icd10cm_check) -> dict[str, int]
            ["code", "descriptor"])
     _table(conn, "cpt_addon_primaries", [{"addon": a, "primary_code": p} for a, p in addons], ["addon", "primary_code"])
     _table(conn, "ncci_ptp", pairs, ["column1", "column2", "modifier_indicator", "effective_from", "effective_to",
-                                     "rationale", "source", "checked"])
+                                     "rationale", "origin", "source", "checked"])
     _table(conn, "mue", limits, ["code", "value", "mai", "rationale", "effective_from", "origin", "source", "checked"])
     _table(conn, "coverage_rules", rules, ["rule_id", "name", "basis", "frequency_count", "frequency_per", "abn",
                                            "notes", "illustrative", "effective_from", "effective_to", "source", "checked"])
@@ -311,6 +319,7 @@ def build_into(conn: duckdb.DuckDBPyConnection, icd10cm_check) -> dict[str, int]
             conn.execute("INSERT INTO code_systems VALUES (?, ?, ?, ?, ?, ?)",
                          [system, title, "2026 teaching set", "2026-01-01", None, f"medcodelab-{system}"])
     counts.update(cpt_licensed=len(licensed), ncci_ptp=len(pairs), mue=len(limits), mue_imported=len(official),
+                  ncci_ptp_imported=len(official_pairs),
                   coverage_rules=len(rules),
                   **{k: len(v) for k, v in simple_tables.items()})
     return counts

@@ -86,9 +86,14 @@ class ProcedureRules:
 
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self.catalogues = {s: Catalogue(conn, s) for s in ("cpt", "hcpcs", "modifier")}
-        self.ptp: dict[tuple[str, str], tuple[int, str | None, str | None]] = {
-            (a, b): (m, f, t) for a, b, m, f, t in conn.execute(
-                "SELECT column1, column2, modifier_indicator, effective_from, effective_to FROM ncci_ptp").fetchall()}
+        rows = conn.execute("SELECT column1, column2, modifier_indicator, effective_from, effective_to, origin "
+                            "FROM ncci_ptp ORDER BY effective_from DESC").fetchall()
+        # a site's imported CMS edits replace the lab's rows for the same two codes (either order)
+        official = {frozenset((a, b)) for a, b, *_, origin in rows if origin == "cms-import"}
+        self.ptp: dict[tuple[str, str], list[tuple[int, str | None, str | None]]] = {}
+        for a, b, m, f, t, origin in rows:
+            if origin == "cms-import" or frozenset((a, b)) not in official:
+                self.ptp.setdefault((a, b), []).append((m, f, t))
         # an imported official table (origin cms-import) overrides the lab's teaching rows code by code
         self.mue = {c: (v, m) for c, v, m in conn.execute(
             "SELECT code, value, mai FROM mue ORDER BY origin = 'cms-import', code").fetchall()}
@@ -115,17 +120,14 @@ class ProcedureRules:
     def pair(self, first: str, second: str, on) -> tuple[int, str, str] | None:
         """The active PTP edit between two codes on a date, as (indicator, column1, column2)."""
         for a, b in ((first, second), (second, first)):
-            edit = self.ptp.get((a, b))
-            if edit is None:
-                continue
-            indicator, start, end = edit
-            if indicator == 9:
-                continue
-            if start and on.isoformat() < str(start):
-                continue
-            if end and on.isoformat() > str(end):
-                continue
-            return indicator, a, b
+            for indicator, start, end in self.ptp.get((a, b), ()):  # newest first
+                if start and on.isoformat() < str(start):
+                    continue
+                if end and on.isoformat() > str(end):
+                    continue
+                if indicator == 9:  # the edit is deleted retroactively: nothing applies
+                    break
+                return indicator, a, b
         return None
 
 

@@ -114,7 +114,7 @@ def run(conn: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
         CREATE TEMP TABLE _line_rule AS
         WITH ncci AS (
             SELECT DISTINCT l.claim_id, l.line_no
-            FROM _line l JOIN ref.ncci_ptp p ON p.column2 = l.code
+            FROM _line l JOIN ref.ncci_ptp p ON p.column2 = l.code AND p.origin = 'lab'
             JOIN _line o ON o.claim_id = l.claim_id AND o.line_no <> l.line_no AND o.code = p.column1,
                  _bypass b
             WHERE CAST(p.effective_from AS DATE) <= l.date_of_service

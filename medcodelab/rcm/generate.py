@@ -89,7 +89,7 @@ def load_reference(conn: duckdb.DuckDBPyConnection) -> Reference:
         FROM catalogue WHERE system IN ('cpt', 'hcpcs')""").fetchall()
     sections = {code: (system, section or "hcpcs", glob or "XXX", bool(addon)) for system, code, section, glob, addon, _ in rows}
     subsections = {code: sub for _, code, _, _, _, sub in rows if sub}
-    pairs = conn.execute("""SELECT column1, column2 FROM ncci_ptp WHERE modifier_indicator = 1
+    pairs = conn.execute("""SELECT column1, column2 FROM ncci_ptp WHERE modifier_indicator = 1 AND origin = 'lab'
                             AND effective_to IS NULL ORDER BY column1, column2""").fetchall()
     # the lab's own rows only: a site's imported CMS table must not change the seeded practice dataset
     mue = dict(conn.execute("SELECT code, value FROM mue WHERE origin = 'lab'").fetchall())
