@@ -81,7 +81,10 @@ def sources() -> pd.DataFrame:
          tables) in conn.execute("SELECT source_id, system, title, publisher, release, licence, obtained_from, "
                                  "sha256, notes, tables FROM provenance ORDER BY system, source_id").fetchall():
         for table in (tables.split(",") if tables else [None]):
-            rows = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] if table else None
+            where = ""
+            if table in ("mue", "ncci_ptp"):  # the lab's rows and a site's imported CMS rows share the table
+                where = " WHERE origin = 'cms-import'" if source_id.startswith("site-") else " WHERE origin = 'lab'"
+            rows = conn.execute(f'SELECT count(*) FROM "{table}"{where}').fetchone()[0] if table else None
             out.append({"table": table, "source": f"{publisher}: {title}", "version": release, "license": licence,
                         "rows": rows, "source_id": source_id, "system": system, "obtained_from": obtained_from,
                         "sha256": sha256, "notes": notes})

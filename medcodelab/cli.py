@@ -82,6 +82,9 @@ def cmd_import_cpt(args: argparse.Namespace) -> int:
 def cmd_import_mue(args: argparse.Namespace) -> int:
     from .build import licensed, mue_import
 
+    if args.remove and args.file:
+        print("give a file to import, or --remove, not both", file=sys.stderr)
+        return 2
     if args.remove:
         print(mue_import.remove())
     elif not args.file:
@@ -99,14 +102,21 @@ def cmd_import_mue(args: argparse.Namespace) -> int:
         return 0
     code = cmd_build(argparse.Namespace(db=None, force=False))
     if code and not args.remove:
-        print("the imported table is kept; fix what the build names, or go back to the lab's rows with "
-              "`medcodelab import-mue --remove`", file=sys.stderr)
+        from .build import reference
+
+        undone = mue_import.restore_previous(reference.licensed_folder() / mue_import.LICENSED_MUE)
+        print(f"the new table was not taken up: {undone}, and the database is as it was. Fix the answer keys "
+              "the build names, then import again; `medcodelab import-mue --remove` goes back to the lab's rows",
+              file=sys.stderr)
     return code
 
 
 def cmd_import_ncci(args: argparse.Namespace) -> int:
     from .build import licensed, ptp_import
 
+    if args.remove and args.files:
+        print("give files to import, or --remove, not both", file=sys.stderr)
+        return 2
     if args.remove:
         print(ptp_import.remove())
     elif not args.files:
@@ -123,8 +133,12 @@ def cmd_import_ncci(args: argparse.Namespace) -> int:
         return 0
     code = cmd_build(argparse.Namespace(db=None, force=False))
     if code and not args.remove:
-        print("the imported edits are kept; fix what the build names, or go back to the lab's pairs with "
-              "`medcodelab import-ncci --remove`", file=sys.stderr)
+        from .build import mue_import, reference
+
+        undone = mue_import.restore_previous(reference.licensed_folder() / ptp_import.LICENSED_PTP)
+        print(f"the new edits were not taken up: {undone}, and the database is as it was. Fix the answer keys "
+              "the build names, then import again; `medcodelab import-ncci --remove` goes back to the lab's pairs",
+              file=sys.stderr)
     return code
 
 

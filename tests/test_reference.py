@@ -483,30 +483,65 @@ def test_import_mue_takes_the_cms_layout_and_every_code(tmp_path):
     assert "use the .csv file" in cli("import-mue", str(sheet), env=env).stderr
     assert not (data / "licensed" / "mue_practitioner.tsv").exists()
 
+    for junk, said in ((b"%PDF-1.7 not a table", "is a PDF"), (bytes(range(256)) * 40, "binary file"),
+                       (b"PK\x03\x04 a workbook renamed", "Excel workbook or a ZIP"),
+                       (b'"HCPCS/CPT Code;Practitioner Services MUE Values;MAI;Rationale"\n', "not comma-separated"),
+                       (b'"HCPCS/CPT Code","Practitioner Services MUE Values","MUE Adjudication Indicator",'
+                        b'"MUE Rationale"\n"99213,1,\n' + b"x" * 200_000, "breaks off after 0 rows")):
+        bad = tmp_path / "MCR_MUE_PractitionerServices_Eff_01-01-2027.csv"
+        bad.write_bytes(junk)
+        out = cli("import-mue", str(bad), "--no-build", env=env)
+        assert out.returncode == 1 and out.stderr.startswith("nothing imported") and said in out.stderr, out.stderr
+    broken = tmp_path / "broken.zip"
+    _mue_zip(broken, "99202,1,\"2 x\",y\n" * 2000)
+    raw = bytearray(broken.read_bytes())
+    raw[120:160] = b"\x00" * 40  # damage the compressed data
+    broken.write_bytes(bytes(raw))
+    out = cli("import-mue", str(broken), "--effective", "2027-01-01", "--no-build", env=env)
+    assert out.returncode == 1 and "nothing imported" in out.stderr and "Traceback" not in out.stderr, out.stderr
+    clash = cli("import-mue", str(undated), "--effective", "2027-04-01", "--no-build", env=env)
+    assert clash.returncode == 0  # no date in the name: --effective says it
+    assert "contradicts the file name" in cli("import-mue", str(tmp_path / "MCR_MUE_PractitionerServices_Eff_01-01-2027.csv"),
+                                              "--effective", "2027-04-01", "--no-build", env=env).stderr
+    assert cli("import-mue", str(undated), "--remove", env=env).returncode == 2
+    assert "lab's own MUE rows are in use again" in cli("import-mue", "--remove", "--no-build", env=env).stdout
+
     rows = ('99202,2,"3 Date of Service Edit: Clinical",Clinical: Data\n'   # the lab says 1 (MAI 2)
             '96372,9,"3 Date of Service Edit: Clinical",Clinical: Data\n'   # the lab holds no row
+            '96372,4,"3 Date of Service Edit: Clinical",Clinical: Data\n'   # listed again: reported, first kept
             '0999T,3,"1 Line Edit",Code Descriptor / CPT Instruction\n'     # outside the teaching set
             'G0999,0,"2 Date of Service Edit: Policy",Nature of Service/Procedure\n'
+            '99205,1.5,"2 x",y\n'
             'not a code,1,"2 x",y\n')
     done = cli("import-mue", str(_mue_zip(tmp_path / "mue.zip", rows)), env=env)
     assert done.returncode == 0, done.stderr
-    assert "imported 3 MUE rows effective 2027-01-01" in done.stdout and "1 code(s) with MUE 0" in done.stdout
+    assert "imported 3 MUE rows effective 2027-01-01" in done.stdout and "1 code(s) CMS gives MUE 0" in done.stdout
+    for reason in ("1 code listed again with another value (first kept), e.g. '96372,4",
+                   "1 value not a whole number from 0 to 9999", "1 not a CPT/HCPCS code"):
+        assert reason in done.stdout, done.stdout
     assert subprocess.run(["git", "check-ignore", "-q", "data/licensed/mue_practitioner.tsv"], cwd=ROOT).returncode == 0
     looked = json.loads(cli("lookup", "--system", "cpt", "99202", "--json", env=env).stdout)["rules"]["mue"]
     assert looked.startswith("1 unit(s) per day (MAI 2)") and "2 unit(s) per day (MAI 3), CMS table effective 2027-01-01" \
         in looked and "the value claims are checked against" in looked
     probe = ("import json; from medcodelab import db; from medcodelab.cases.procedures import ProcedureRules; "
-             "r = ProcedureRules(db.cursor()); print(json.dumps([r.mue['99202'], r.mue['96372'], r.mue['0999T']]))")
+             "import datetime as d; r = ProcedureRules(db.cursor()); print(json.dumps([r.limit('99202'), "
+             "r.limit('96372'), r.limit('0999T'), r.limit('G0999'), r.limit('99202', d.date(2026, 12, 31)), "
+             "r.limit('99202', d.date(2027, 1, 1))]))")
     used = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
-    assert json.loads(used.stdout) == [[2, 3], [9, 3], [3, 1]], used.stderr
+    # the official table rules from its quarter on; before it, the lab's row still does
+    assert json.loads(used.stdout) == [[2, 3], [9, 3], [3, 1], [0, 2], [1, 2], [2, 3]], used.stderr
     listed = json.loads(cli("sources", "--json", env=env).stdout)
     assert any(r["table"] == "mue" and "import-mue" in r["source"] and "public domain" in r["license"]
                and r["version"] == "effective 2027-01-01" for r in listed)
 
     # an official limit a key breaks stops the build by name, and keeps the database that worked
-    strict = _mue_zip(tmp_path / "strict.zip", '96372,1,"2 Date of Service Edit: Policy",Code Descriptor / CPT Instruction\n')
+    # (a table from January 2026: the 2027 one above does not reach the cases' 2026 dates of service)
+    strict = _mue_zip(tmp_path / "strict.zip", '96372,1,"2 Date of Service Edit: Policy",Code Descriptor / CPT Instruction\n',
+                      member="MCR_MUE_PractitionerServices_Eff_01-01-2026.csv")
+    kept = (data / "licensed" / "mue_practitioner.tsv").read_text()
     stopped = cli("import-mue", str(strict), env=env)
-    assert stopped.returncode == 1 and "96372" in stopped.stderr and "import-mue --remove" in stopped.stderr
+    assert stopped.returncode == 1 and "96372" in stopped.stderr and "previous import is back" in stopped.stderr
+    assert (data / "licensed" / "mue_practitioner.tsv").read_text() == kept  # a refused import changes nothing
     still = json.loads(cli("lookup", "--system", "cpt", "96372", "--json", env=env).stdout)["rules"]["mue"]
     assert still.startswith("9 unit(s)")
     back = cli("import-mue", "--remove", env=env)
@@ -539,10 +574,28 @@ def test_import_ncci_keeps_official_edits_between_codes_the_lab_holds(tmp_path):
     with zipfile.ZipFile(part2, "w") as archive:
         archive.writestr("ccipra-v999r0-f2.txt", PTP_NOTICE
                          + "17110\t11102\t*\t20250101\t20260401\t1\tTEST deleted from April 2026\n"
-                         + "17110\t11102\t*\t20250101\t2026041\t1\tTEST a broken date\n")
-    done = cli("import-ncci", str(part1), str(part2), env=env)
+                         + "17110\t11102\t*\t20250101\t2026041\t1\tTEST a broken date\n"
+                         + "17110\t11102\t*\t20251345\t*\t1\tTEST not a real date\n"
+                         + "87880\t81002\t\t20260101\t20250101\t1\tTEST deleted before it began\n"
+                         + "96372\t36415\t\t20260101\t*\t1\tTEST both ways: older\n"
+                         + "36415\t96372\t\t20260301\t*\t0\tTEST both ways: newer\n"
+                         + "j3490\t17110\t\t20260101\t*\t1\tTEST lower case\tsecond half\n")
+        archive.writestr("__MACOSX/._ccipra-v999r0-f2.txt", b"\x00\x05\x16\x07 resource fork")
+        archive.writestr("README.txt", "Notes from CMS, no edits here.\n")
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    shutil.copy(part2, folder / part2.name)
+    assert cli("import-ncci", str(part1), "--remove", env=env).returncode == 2
+    done = cli("import-ncci", str(part1), str(folder), str(part1), env=env)
     assert done.returncode == 0, done.stderr
-    assert "imported 3 PTP edits" in done.stdout and "1 edits between other codes left out" in done.stdout
+    assert "imported 6 PTP edits" in done.stdout and "1 edits between other codes left out" in done.stdout
+    for note in ("only part(s) f1, f2 were given", "2 line(s) skipped: a date that is not a real YYYYMMDD date",
+                 "1 line(s) skipped: a deletion date before the effective date", "1 pair(s) are in force both ways"):
+        assert note in done.stdout, done.stdout
+    assert "J3490 (col 1) / 17110 (col 2), modifier indicator 1" in json.loads(
+        cli("lookup", "--system", "hcpcs", "J3490", "--json", env=env).stdout)["rules"]["ncci_pairs"]
+    stored = (data / "licensed" / "ncci_ptp_practitioner.tsv").read_text()
+    assert "TEST lower case second half" in stored
     assert subprocess.run(["git", "check-ignore", "-q", "data/licensed/ncci_ptp_practitioner.tsv"],
                           cwd=ROOT).returncode == 0
     shown = json.loads(cli("lookup", "--system", "cpt", "45385", "--json", env=env).stdout)["rules"]["ncci_pairs"]
@@ -551,9 +604,12 @@ def test_import_ncci_keeps_official_edits_between_codes_the_lab_holds(tmp_path):
     probe = ("import json, datetime as d; from medcodelab import db; from medcodelab.cases.procedures import "
              "ProcedureRules; r = ProcedureRules(db.cursor()); "
              "print(json.dumps([r.pair('36415', '93000', d.date(2026, 5, 1)), r.pair('17110', '11102', d.date(2026, 3, 31)), "
-             "r.pair('11102', '17110', d.date(2026, 4, 1))]))")
+             "r.pair('11102', '17110', d.date(2026, 4, 1)), r.pair('96372', '36415', d.date(2026, 6, 1)), "
+             "r.pair('36415', '96372', d.date(2026, 6, 1)), r.pair('36415', '96372', d.date(2026, 2, 1))]))")
     used = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
-    assert json.loads(used.stdout) == [[0, "93000", "36415"], [1, "17110", "11102"], None], used.stderr
+    assert json.loads(used.stdout) == [[0, "93000", "36415"], [1, "17110", "11102"], None,
+                                       [0, "36415", "96372"], [0, "36415", "96372"],  # the newer edit, either order
+                                       [1, "96372", "36415"]], used.stderr
     listed = json.loads(cli("sources", "--json", env=env).stdout)
     assert any(r["table"] == "ncci_ptp" and "import-ncci" in r["source"] and "ccipra-v999r0-f1.txt" in r["version"]
                for r in listed)
@@ -561,8 +617,10 @@ def test_import_ncci_keeps_official_edits_between_codes_the_lab_holds(tmp_path):
     # an official edit that a key breaks stops the build by name; --remove goes back to the lab's pairs
     strict = tmp_path / "ccipra-v999r1-f1.txt"
     strict.write_text(PTP_NOTICE + "45385\t45380\t\t20260101\t*\t0\tTEST made-up: never together\n")
+    kept = (data / "licensed" / "ncci_ptp_practitioner.tsv").read_text()
     stopped = cli("import-ncci", str(strict), env=env)
-    assert stopped.returncode == 1 and "45380" in stopped.stderr and "import-ncci --remove" in stopped.stderr
+    assert stopped.returncode == 1 and "45380" in stopped.stderr and "previous import is back" in stopped.stderr
+    assert (data / "licensed" / "ncci_ptp_practitioner.tsv").read_text() == kept
     back = cli("import-ncci", "--remove", env=env)
     assert back.returncode == 0 and "lab's own NCCI pairs are in use again" in back.stdout
     shown = json.loads(cli("lookup", "--system", "cpt", "45385", "--json", env=env).stdout)["rules"]["ncci_pairs"]

@@ -466,7 +466,7 @@ def _reference_provenance(conn: duckdb.DuckDBPyConnection) -> list[list]:
         from .mue_import import LICENSED_MUE
 
         path = reference.licensed_folder() / LICENSED_MUE
-        rows.append(["site-cms-mue", None, "CMS Medicare NCCI MUE table, Practitioner Services (medcodelab import-mue)",
+        rows.append(["site-cms-mue", "ncci", "CMS Medicare NCCI MUE table, Practitioner Services (medcodelab import-mue)",
                      "Centers for Medicare & Medicaid Services", f"effective {imported[1]}", None,
                      "US government work (public domain); CPT codes in it are AMA property, so the file stays on this site",
                      "data/licensed/ (git-ignored)", path.name, _digest([path]), f"mue={imported[0]}",
@@ -477,7 +477,7 @@ def _reference_provenance(conn: duckdb.DuckDBPyConnection) -> list[list]:
         from .ptp_import import LICENSED_PTP, imported as imported_ptp
 
         path = reference.licensed_folder() / LICENSED_PTP
-        rows.append(["site-cms-ptp", None, "CMS Medicare NCCI practitioner PTP edits (medcodelab import-ncci)",
+        rows.append(["site-cms-ptp", "ncci", "CMS Medicare NCCI practitioner PTP edits (medcodelab import-ncci)",
                      "Centers for Medicare & Medicaid Services", imported_ptp()[0], None,
                      "US government work (public domain); CPT codes in it are AMA property, so the file stays on this site",
                      "data/licensed/ (git-ignored)", path.name, _digest([path]), f"ncci_ptp={pairs}",

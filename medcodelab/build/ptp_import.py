@@ -21,20 +21,28 @@ import datetime as dt
 import os
 import re
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 from . import reference
-from .licensed import MAX_BYTES, ImportProblem
-from .mue_import import _decode
+from .licensed import ImportProblem
+from .mue_import import _binary, _decode, _zip_members, keep_previous, previous, read_member
 
 LICENSED_PTP = "ncci_ptp_practitioner.tsv"
 _CODE = re.compile(r"^[0-9A-Z]{5}$")
 _DATE = re.compile(r"^\d{8}$")
+_PART = re.compile(r"-f([1-9])\b", re.IGNORECASE)
 PART_BYTES = 400_000_000  # one unpacked part of the practitioner table is well under this
+TOTAL_BYTES = 4 * PART_BYTES
 
 
 def _date(text: str) -> dt.date | None:
-    return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8])) if _DATE.match(text) else None
+    if not _DATE.match(text):
+        return None
+    try:
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        return None
 
 
 def taught_codes() -> set[str]:
@@ -44,50 +52,76 @@ def taught_codes() -> set[str]:
     return codes | set(reference.licensed_cpt())
 
 
-def _texts(source: Path):
-    """(name, text) of each PTP part in a .txt file or a CMS ZIP."""
-    if not source.is_file():
-        raise ImportProblem(f"{source} is not a file")
+def _files(sources: list[Path]) -> list[Path]:
+    """The files named, a folder standing for the .txt and .zip files in it; each file once."""
+    out: list[Path] = []
+    for source in sources:
+        if source.is_dir():
+            found = sorted(p for p in source.iterdir() if p.suffix.lower() in {".txt", ".zip"})
+            if not found:
+                raise ImportProblem(f"the folder {source} holds no .txt or .zip file")
+            out += found
+        elif not source.exists():
+            raise ImportProblem(f"{source} does not exist")
+        else:
+            out.append(source)
+    unique: list[Path] = []
+    for path in out:
+        if path.resolve() not in {p.resolve() for p in unique}:
+            unique.append(path)
+    return unique
+
+
+def _texts(source: Path, budget: list[int]):
+    """(name, text) of each PTP part in a .txt file or a CMS ZIP; ``budget`` caps the bytes read in all."""
     if source.suffix.lower() in {".xlsx", ".xls"}:
         raise ImportProblem(f"{source.name}: the lab reads the tab-separated .txt file in the same CMS ZIP (or the ZIP)")
     if source.suffix.lower() == ".zip":
         try:
-            with zipfile.ZipFile(source) as archive:
-                names = [n for n in archive.namelist() if n.lower().endswith(".txt")]
-                if not names:
-                    raise ImportProblem(f"{source.name} holds no .txt part of the PTP table")
-                for name in names:
-                    if archive.getinfo(name).file_size > PART_BYTES:
-                        raise ImportProblem(f"{name} would unpack to more than {PART_BYTES // 1_000_000} MB")
-                    yield Path(name).name, _decode(archive.read(name))
+            names = _zip_members(source, ".txt")
         except zipfile.BadZipFile:
             raise ImportProblem(f"{source.name} is not a readable ZIP file") from None
+        if not names:
+            raise ImportProblem(f"{source.name} holds no .txt part of the PTP table")
+        for name in names:
+            raw = read_member(source, name, min(PART_BYTES, budget[0]))
+            budget[0] -= len(raw)
+            _binary(raw, name)
+            yield Path(name).name, _decode(raw)
         return
-    if source.stat().st_size > PART_BYTES:
-        raise ImportProblem(f"{source} is larger than {PART_BYTES // 1_000_000} MB; is it one part of the PTP table?")
-    yield source.name, _decode(source.read_bytes())
+    size = source.stat().st_size
+    if size > min(PART_BYTES, budget[0]):
+        raise ImportProblem(f"{source} is larger than one part of the PTP table can be")
+    budget[0] -= size
+    raw = source.read_bytes()
+    _binary(raw, source.name)
+    yield source.name, _decode(raw)
 
 
-def parse(text: str, keep: set[str]) -> tuple[list[tuple], int, int]:
-    """(kept rows, edits between codes the lab does not hold, lines that are not edits)."""
-    rows, outside, skipped = [], 0, 0
+def parse(text: str, keep: set[str]) -> tuple[list[tuple], int, Counter]:
+    """(kept rows, edits between codes the lab does not hold, lines skipped by reason)."""
+    rows, outside, skipped = [], 0, Counter()
     for line in text.splitlines():
         fields = [f.strip() for f in line.split("\t")]
-        if len(fields) < 6 or not (_CODE.match(fields[0]) and _CODE.match(fields[1])):
-            skipped += bool(line.strip())
-            continue
-        one, two, _, start, end, indicator = fields[:6]
-        rationale = " ".join(fields[6].split()) if len(fields) > 6 else ""
+        if len(fields) < 6 or not (_CODE.match(fields[0].upper()) and _CODE.match(fields[1].upper())):
+            continue  # notice and header lines
+        one, two = fields[0].upper(), fields[1].upper()
+        start, end, indicator = fields[3], fields[4], fields[5]
+        rationale = " ".join(" ".join(fields[6:]).split())
         began, deleted = _date(start), _date(end)
-        if began is None or indicator not in {"0", "1", "9"} or (end not in {"*", ""} and deleted is None) \
-                or one == two:
-            skipped += 1
-            continue
-        if one not in keep or two not in keep:
+        if began is None or (end not in {"*", ""} and deleted is None):
+            skipped["a date that is not a real YYYYMMDD date"] += 1
+        elif indicator not in {"0", "1", "9"}:
+            skipped["a modifier indicator other than 0, 1 or 9"] += 1
+        elif one == two:
+            skipped["a code paired with itself"] += 1
+        elif deleted is not None and deleted < began:
+            skipped["a deletion date before the effective date"] += 1
+        elif one not in keep or two not in keep:
             outside += 1
-            continue
-        last = (deleted - dt.timedelta(days=1)).isoformat() if deleted else ""
-        rows.append((one, two, int(indicator), began.isoformat(), last, rationale))
+        else:
+            last = (deleted - dt.timedelta(days=1)).isoformat() if deleted else ""
+            rows.append((one, two, int(indicator), began.isoformat(), last, rationale))
     return rows, outside, skipped
 
 
@@ -96,33 +130,65 @@ def import_ptp(sources: list[Path]) -> str:
         raise ImportProblem("name the CMS PTP files (the four practitioner parts, as .txt or the ZIPs)")
     keep = taught_codes()
     rows: dict[tuple, tuple] = {}
-    outside = skipped = 0
-    names = []
-    for source in sources:
-        if source.suffix.lower() != ".zip" and source.is_file() and source.stat().st_size > MAX_BYTES * 8:
-            raise ImportProblem(f"{source} is too large to be one part of the PTP table")
-        for name, text in _texts(source):
+    outside, conflicts = 0, 0
+    skipped: Counter = Counter()
+    names: list[str] = []
+    budget = [TOTAL_BYTES]
+    for source in _files(sources):
+        for name, text in _texts(source, budget):
             kept, out, skip = parse(text, keep)
             if not kept and not out:
+                if source.suffix.lower() == ".zip":
+                    continue  # a README or notice file beside the table in the ZIP
                 raise ImportProblem(f"{name} holds no PTP edit lines (column 1, column 2, dates, indicator, "
                                     "rationale, tab-separated): is it the practitioner PTP table?")
             for row in kept:
-                rows[row[:4]] = row  # the same edit listed twice (overlapping parts) is kept once
-            outside, skipped, names = outside + out, skipped + skip, names + [name]
+                key = row[:2] + row[3:4]  # one edit per pair and start date
+                if key in rows and rows[key] != row:
+                    conflicts += 1
+                    if (row[4] or "9999") <= (rows[key][4] or "9999"):
+                        continue  # keep the row that holds longer
+                rows[key] = row
+            outside += out
+            skipped += skip
+            names.append(name)
+    if not names:
+        raise ImportProblem("none of the files holds PTP edit lines")
     if not rows:
         raise ImportProblem(f"none of the {outside:,} edits pairs two codes the lab holds")
+    # the same two codes both ways round, both in force on some day: CMS's table should not say this
+    by_pair: dict[tuple[str, str], list[tuple]] = {}
+    for row in rows.values():
+        by_pair.setdefault(row[:2], []).append(row)
+    both = sum(1 for (a, b), mine in by_pair.items() if a < b and (b, a) in by_pair
+               and any(r[3] <= (q[4] or "9999") and q[3] <= (r[4] or "9999") for r in mine for q in by_pair[(b, a)]))
     target = reference.licensed_folder() / LICENSED_PTP
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     body = "".join("\t".join(str(v) for v in row) + "\n" for row in sorted(rows.values()))
     tmp.write_text(f"# release\t{', '.join(names)}\n" + body, encoding="utf-8")
+    keep_previous(target)
     os.replace(tmp, target)
+    parts = sorted({m.group(1) for n in names for m in [_PART.search(n)] if m})
+    notes = []
+    if parts and len(parts) < 4:
+        notes.append(f"only part(s) f{', f'.join(parts)} were given: the practitioner table comes in four parts "
+                     "(f1-f4), and this import replaces any earlier one, so give all four in one command")
+    if conflicts:
+        notes.append(f"{conflicts:,} edit(s) listed again with another indicator or end date for the same start "
+                     "(the one that holds longer kept)")
+    if both:
+        notes.append(f"{both:,} pair(s) are in force both ways round on some dates (the newer edit wins)")
+    for reason, n in skipped.most_common():
+        notes.append(f"{n:,} line(s) skipped: {reason}")
     return (f"imported {len(rows):,} PTP edits between codes the lab holds from {', '.join(names)} into {target} "
-            f"(git-ignored); {outside:,} edits between other codes left out; {skipped:,} line(s) that were not edits")
+            f"(git-ignored; it replaces any earlier import); {outside:,} edits between other codes left out"
+            + "".join(f"\n  note: {n}" for n in notes))
 
 
 def remove() -> str:
     path = reference.licensed_folder() / LICENSED_PTP
+    previous(path).unlink(missing_ok=True)
     if not path.exists():
         return "no imported PTP table: the lab's own pairs are in use"
     path.unlink()

@@ -94,9 +94,16 @@ class ProcedureRules:
         for a, b, m, f, t, origin in rows:
             if origin == "cms-import" or frozenset((a, b)) not in official:
                 self.ptp.setdefault((a, b), []).append((m, f, t))
-        # an imported official table (origin cms-import) overrides the lab's teaching rows code by code
-        self.mue = {c: (v, m) for c, v, m in conn.execute(
-            "SELECT code, value, mai FROM mue ORDER BY origin = 'cms-import', code").fetchall()}
+        # the lab's teaching rows, and a site's imported official table (origin cms-import), which
+        # overrides them code by code for dates of service from the quarter it took effect
+        self.mue: dict[str, tuple[int, int]] = {}
+        self.mue_official: dict[str, tuple[int, int]] = {}
+        self.mue_official_from = ""
+        for c, v, m, origin, start in conn.execute("SELECT code, value, mai, origin, effective_from FROM mue").fetchall():
+            if origin == "cms-import":
+                self.mue_official[c], self.mue_official_from = (v, m), str(start)
+            else:
+                self.mue[c] = (v, m)
         self.primaries: dict[str, set[str]] = {}
         for addon, primary in conn.execute("SELECT addon, primary_code FROM cpt_addon_primaries").fetchall():
             self.primaries.setdefault(addon, set()).add(primary)
@@ -112,6 +119,13 @@ class ProcedureRules:
     def is_em(self, code: str) -> bool:
         return self.details(code).get("section") == "evaluation-management"
 
+    def limit(self, code: str, on=None) -> tuple[int, int] | None:
+        """(MUE value, MAI) for a code on a date of service: the imported official row from the
+        quarter it took effect (or with no date), else the lab's row, else None."""
+        if code in self.mue_official and (on is None or on.isoformat() >= self.mue_official_from):
+            return self.mue_official[code]
+        return self.mue.get(code)
+
     def modifier(self, code: str) -> dict:
         cat = self.catalogues["modifier"]
         i = cat.row.get(code)
@@ -119,16 +133,18 @@ class ProcedureRules:
 
     def pair(self, first: str, second: str, on) -> tuple[int, str, str] | None:
         """The active PTP edit between two codes on a date, as (indicator, column1, column2)."""
+        found = []
         for a, b in ((first, second), (second, first)):
             for indicator, start, end in self.ptp.get((a, b), ()):  # newest first
-                if start and on.isoformat() < str(start):
+                if (start and on.isoformat() < str(start)) or (end and on.isoformat() > str(end)):
                     continue
-                if end and on.isoformat() > str(end):
-                    continue
-                if indicator == 9:  # the edit is deleted retroactively: nothing applies
-                    break
-                return indicator, a, b
-        return None
+                found.append((str(start or ""), b, a, indicator))  # the newest edit in this direction
+                break
+        if not found:
+            return None
+        # both ways round in force (an imported table can say so): the newer edit wins, whatever the argument order
+        _, b, a, indicator = max(found)
+        return None if indicator == 9 else (indicator, a, b)  # 9: the edit was deleted retroactively
 
 
 @dataclass(frozen=True)
@@ -217,7 +233,7 @@ def check_lines(lines, n_dx: int, dos, age: int | None, rules: ProcedureRules,
     for line in lines:
         totals[line.code] = totals.get(line.code, 0) + line.units
     for i, line in enumerate(lines):
-        limit = rules.mue.get(line.code)
+        limit = rules.limit(line.code, dos)
         exceeds = getattr(line, "exceeds_mue", False)
         if limit is None:
             continue

@@ -215,7 +215,7 @@ class Practice:
         if not reason.strip():
             raise WorkError("an appeal states why the decision is wrong")
         decision = target.decision
-        mai = self.adjudicator.scrubber.rules.mue.get(target.code, (None, None))[1]
+        mai = (self.adjudicator.scrubber.rules.limit(target.code, account.claim.date_of_service) or (None, None))[1]
         if decision == "late-filing":
             won = "proof-of-timely-filing" in evidence
             why = "proof of timely filing overturns the denial" if won else "no proof the claim was filed in time"
