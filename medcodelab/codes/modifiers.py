@@ -93,7 +93,8 @@ def fit(modifier: str, modifier_details: dict, code: str, system: str, code_deta
         allowed = rule.get("cpt_sections")
         if not listed and ((allowed is not None and section not in allowed)
                            or section in (rule.get("not_cpt_sections") or [])):
-            return f"modifier {modifier} does not attach to {code}, a {name} code{because}"
+            article = "an" if name[:1] in "AEIOUaeiou" else "a"
+            return f"modifier {modifier} does not attach to {code}, {article} {name} code{because}"
         if rule.get("not_add_on") and code_details.get("add_on"):
             return f"modifier {modifier} does not attach to the add-on code {code}{because}"
         days = rule.get("global_days")
