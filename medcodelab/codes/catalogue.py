@@ -58,7 +58,7 @@ class CatalogueDetail:
         return shown
 
     def as_text(self) -> str:
-        label = "description"
+        label = "title" if self.system == "modifier" else "description"
         if self.system == "cpt":
             label = "licensed descriptor" if self.official_descriptor else "summary (the lab's words)"
         lines = [f"{self.code}  [{NAMES[self.system]}]", f"  {label}: {self.description}"]
