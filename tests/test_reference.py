@@ -320,6 +320,14 @@ def test_modifier_and_hcpcs_checks():
     ("QW", "G0475", True),
     ("QW", "G0463", False),
     ("80", "00811", False),   # no assistant on anaesthesia
+    # the second review
+    ("26", "93018", False),   # the stress test's interpretation alone
+    ("TC", "93017", False),   # its tracing alone
+    ("26", "93015", False),   # the global stress test
+    ("50", "92083", False),   # visual fields: one or both eyes by definition
+    ("95", "99457", False),   # remote monitoring management is not a telehealth visit
+    ("PT", "00811", True),
+    ("PT", "00812", False),   # the screening anaesthesia code
 ])
 def test_modifier_fits_the_codes_its_definition_allows(modifier, code, fits):
     result = mcl.modifier_fits(modifier, code)
