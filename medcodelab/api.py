@@ -77,12 +77,15 @@ def sources() -> pd.DataFrame:
     table (the Official Guidelines, cited in rationales) has ``table`` None."""
     conn = db.cursor()
     out = []
+    # tables holding both the lab's rows and a site's imported CMS rows, told apart by origin
+    shared = {t for (t,) in conn.execute("SELECT table_name FROM information_schema.columns "
+                                         "WHERE column_name = 'origin'").fetchall()}
     for (source_id, system, title, publisher, release, licence, obtained_from, sha256, notes,
          tables) in conn.execute("SELECT source_id, system, title, publisher, release, licence, obtained_from, "
                                  "sha256, notes, tables FROM provenance ORDER BY system, source_id").fetchall():
         for table in (tables.split(",") if tables else [None]):
             where = ""
-            if table in ("mue", "ncci_ptp"):  # the lab's rows and a site's imported CMS rows share the table
+            if table in shared:
                 where = " WHERE origin = 'cms-import'" if source_id.startswith("site-") else " WHERE origin = 'lab'"
             rows = conn.execute(f'SELECT count(*) FROM "{table}"{where}').fetchone()[0] if table else None
             out.append({"table": table, "source": f"{publisher}: {title}", "version": release, "license": licence,

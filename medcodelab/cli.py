@@ -79,67 +79,51 @@ def cmd_import_cpt(args: argparse.Namespace) -> int:
     return cmd_build(argparse.Namespace(db=None, force=False))
 
 
-def cmd_import_mue(args: argparse.Namespace) -> int:
-    from .build import licensed, mue_import
+def _import_cms(args: argparse.Namespace, files: list[str], do_import, do_remove, target: Path, verb: str,
+                wanted: str, lab: str) -> int:
+    """import-mue and import-ncci: import (or --remove), rebuild, and undo an import the build refuses."""
+    from .build import licensed
 
-    if args.remove and args.file:
-        print("give a file to import, or --remove, not both", file=sys.stderr)
+    if args.remove and files:
+        print("give the file(s) to import, or --remove, not both", file=sys.stderr)
         return 2
     if args.remove:
-        print(mue_import.remove())
-    elif not args.file:
-        print("import-mue needs the CMS file (or --remove to go back to the lab's rows)", file=sys.stderr)
+        print(do_remove())
+    elif not files:
+        print(f"{verb} needs {wanted} (or --remove to go back to the lab's {lab})", file=sys.stderr)
         return 2
     else:
         try:
-            summary = mue_import.import_mue(Path(args.file), args.effective)
+            print(do_import(files))
         except licensed.ImportProblem as exc:
             print(f"nothing imported: {exc}", file=sys.stderr)
             return 1
-        print(summary)
     if args.no_build:
         print("run `make data` (or `medcodelab build-data`) to use it")
         return 0
     code = cmd_build(argparse.Namespace(db=None, force=False))
     if code and not args.remove:
-        from .build import reference
-
-        undone = mue_import.restore_previous(reference.licensed_folder() / mue_import.LICENSED_MUE)
-        print(f"the new table was not taken up: {undone}, and the database is as it was. Fix the answer keys "
-              "the build names, then import again; `medcodelab import-mue --remove` goes back to the lab's rows",
+        undone = licensed.restore_previous(target)
+        print(f"the import was not taken up: {undone}, and the database is as it was. Fix the answer keys "
+              f"the build names, then import again; `medcodelab {verb} --remove` goes back to the lab's {lab}",
               file=sys.stderr)
     return code
+
+
+def cmd_import_mue(args: argparse.Namespace) -> int:
+    from .build import mue_import, reference
+
+    return _import_cms(args, [args.file] if args.file else [],
+                       lambda files: mue_import.import_mue(Path(files[0]), args.effective), mue_import.remove,
+                       reference.licensed_folder() / mue_import.LICENSED_MUE, "import-mue", "the CMS file", "rows")
 
 
 def cmd_import_ncci(args: argparse.Namespace) -> int:
-    from .build import licensed, ptp_import
+    from .build import ptp_import, reference
 
-    if args.remove and args.files:
-        print("give files to import, or --remove, not both", file=sys.stderr)
-        return 2
-    if args.remove:
-        print(ptp_import.remove())
-    elif not args.files:
-        print("import-ncci needs the CMS PTP files (or --remove to go back to the lab's pairs)", file=sys.stderr)
-        return 2
-    else:
-        try:
-            print(ptp_import.import_ptp([Path(f) for f in args.files]))
-        except licensed.ImportProblem as exc:
-            print(f"nothing imported: {exc}", file=sys.stderr)
-            return 1
-    if args.no_build:
-        print("run `make data` (or `medcodelab build-data`) to use it")
-        return 0
-    code = cmd_build(argparse.Namespace(db=None, force=False))
-    if code and not args.remove:
-        from .build import mue_import, reference
-
-        undone = mue_import.restore_previous(reference.licensed_folder() / ptp_import.LICENSED_PTP)
-        print(f"the new edits were not taken up: {undone}, and the database is as it was. Fix the answer keys "
-              "the build names, then import again; `medcodelab import-ncci --remove` goes back to the lab's pairs",
-              file=sys.stderr)
-    return code
+    return _import_cms(args, args.files, lambda files: ptp_import.import_ptp([Path(f) for f in files]),
+                       ptp_import.remove, reference.licensed_folder() / ptp_import.LICENSED_PTP, "import-ncci",
+                       "the CMS PTP files", "pairs")
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -45,8 +45,11 @@ def _inputs() -> list[Path]:
                    paths.data_dir() / "reference"):
         if folder.exists():
             files += sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in {".yaml", ".yml"})
-    for name in ("cpt_descriptors.tsv", "mue_practitioner.tsv", "ncci_ptp_practitioner.tsv"):  # what a site imported
-        licensed = paths.data_dir() / "licensed" / name
+    from .mue_import import LICENSED_MUE
+    from .ptp_import import LICENSED_PTP
+
+    for name in (reference.LICENSED_CPT, LICENSED_MUE, LICENSED_PTP):  # what a site imported
+        licensed = reference.licensed_folder() / name
         if licensed.exists():
             files.append(licensed)
     return files

@@ -70,3 +70,41 @@ def import_cpt(source: Path) -> str:
     os.replace(tmp, target)
     return (f"imported {len(descriptors):,} CPT descriptors into {target} (git-ignored; licensed to this site, "
             f"never commit or share it); skipped {skipped:,} line(s) that held no code")
+
+
+# --- a site's imported tables (import-mue, import-ncci): written whole, undone whole ----------------
+
+def _previous(target: Path) -> Path:
+    return target.with_name(target.name + ".previous")
+
+
+def install(target: Path, text: str) -> None:
+    """Put an import in place atomically, keeping the one it replaces so that a build that refuses
+    the new one can put it back (``restore_previous``)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    if target.exists():
+        os.replace(target, _previous(target))
+    else:
+        _previous(target).unlink(missing_ok=True)
+    os.replace(tmp, target)
+
+
+def restore_previous(target: Path) -> str:
+    """Undo the last import: the one before it (or none) is in place again."""
+    before = _previous(target)
+    if before.exists():
+        os.replace(before, target)
+        return f"the previous import is back in place ({target.name})"
+    target.unlink(missing_ok=True)
+    return "no import was in place before, so none is now"
+
+
+def remove_import(target: Path, table: str, lab: str) -> str:
+    """Drop an import (and the one kept behind it): ``lab`` names what is in use instead."""
+    _previous(target).unlink(missing_ok=True)
+    if not target.exists():
+        return f"no imported {table}: {lab} are in use"
+    target.unlink()
+    return f"removed {target}: {lab} are in use again"

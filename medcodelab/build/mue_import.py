@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import re
 import zipfile
 import zlib
@@ -28,7 +27,7 @@ from collections import Counter
 from pathlib import Path
 
 from . import reference
-from .licensed import MAX_BYTES, ImportProblem
+from .licensed import MAX_BYTES, ImportProblem, install, remove_import
 
 LICENSED_MUE = "mue_practitioner.tsv"
 _CODE = re.compile(r"^[0-9A-Z]{5}$")
@@ -222,49 +221,18 @@ def import_mue(source: Path, effective: str | None = None) -> str:
         raise ImportProblem(f"no MUE rows in {name} (a code, a whole-number value and an MAI of 1, 2 or 3)"
                             + "".join(f"; {n:,} {why}, e.g. {sample[why]!r}" for why, n in skipped.most_common(3)))
     target = reference.licensed_folder() / LICENSED_MUE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     header = f"# effective\t{start.isoformat()}\t{name}\n"
     lines = [f"{c}\t{v}\t{m}\t{why}\n" for c, v, m, why in rows]
     lines += [f"{c}\t0\t{m}\tnot reportable by a practitioner (MUE 0)\n" for c, m in sorted(zero.items())]
-    tmp.write_text(header + "".join(lines), encoding="utf-8")
-    keep_previous(target)
-    os.replace(tmp, target)
+    install(target, header + "".join(lines))
     why = "".join(f"; {n:,} {reason}, e.g. {sample[reason]!r}" for reason, n in skipped.most_common())
     return (f"imported {len(rows):,} MUE rows effective {start.isoformat()} from {name} into {target} "
             f"(git-ignored), and {len(zero):,} code(s) CMS gives MUE 0 (not reportable by a practitioner)"
             + (f"; skipped{why[1:]}" if why else ""))
 
 
-def previous(target: Path) -> Path:
-    return target.with_name(target.name + ".previous")
-
-
-def keep_previous(target: Path) -> None:
-    """Keep the import being replaced, so a build that refuses the new one can put it back."""
-    if target.exists():
-        os.replace(target, previous(target))
-    else:
-        previous(target).unlink(missing_ok=True)
-
-
-def restore_previous(target: Path) -> str:
-    """Undo the last import: the one before it (or none) is in place again."""
-    before = previous(target)
-    if before.exists():
-        os.replace(before, target)
-        return f"the previous import is back in place ({target.name})"
-    target.unlink(missing_ok=True)
-    return "no import was in place before, so none is now"
-
-
 def remove() -> str:
-    path = reference.licensed_folder() / LICENSED_MUE
-    previous(path).unlink(missing_ok=True)
-    if not path.exists():
-        return "no imported MUE table: the lab's own rows are in use"
-    path.unlink()
-    return f"removed {path}: the lab's own MUE rows are in use again"
+    return remove_import(reference.licensed_folder() / LICENSED_MUE, "MUE table", "the lab's own MUE rows")
 
 
 def imported() -> tuple[dict, list[dict]]:

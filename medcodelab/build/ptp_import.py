@@ -18,15 +18,14 @@ edit no longer applies, so the lab's ``effective_to`` (the last day it holds) is
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import zipfile
 from collections import Counter
 from pathlib import Path
 
 from . import reference
-from .licensed import ImportProblem
-from .mue_import import _binary, _decode, _zip_members, keep_previous, previous, read_member
+from .licensed import ImportProblem, install, remove_import
+from .mue_import import _binary, _decode, _zip_members, read_member
 
 LICENSED_PTP = "ncci_ptp_practitioner.tsv"
 _CODE = re.compile(r"^[0-9A-Z]{5}$")
@@ -65,9 +64,11 @@ def _files(sources: list[Path]) -> list[Path]:
             raise ImportProblem(f"{source} does not exist")
         else:
             out.append(source)
+    seen: set[Path] = set()
     unique: list[Path] = []
     for path in out:
-        if path.resolve() not in {p.resolve() for p in unique}:
+        if path.resolve() not in seen:
+            seen.add(path.resolve())
             unique.append(path)
     return unique
 
@@ -163,12 +164,8 @@ def import_ptp(sources: list[Path]) -> str:
     both = sum(1 for (a, b), mine in by_pair.items() if a < b and (b, a) in by_pair
                and any(r[3] <= (q[4] or "9999") and q[3] <= (r[4] or "9999") for r in mine for q in by_pair[(b, a)]))
     target = reference.licensed_folder() / LICENSED_PTP
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     body = "".join("\t".join(str(v) for v in row) + "\n" for row in sorted(rows.values()))
-    tmp.write_text(f"# release\t{', '.join(names)}\n" + body, encoding="utf-8")
-    keep_previous(target)
-    os.replace(tmp, target)
+    install(target, f"# release\t{', '.join(names)}\n" + body)
     parts = sorted({m.group(1) for n in names for m in [_PART.search(n)] if m})
     notes = []
     if parts and len(parts) < 4:
@@ -187,12 +184,7 @@ def import_ptp(sources: list[Path]) -> str:
 
 
 def remove() -> str:
-    path = reference.licensed_folder() / LICENSED_PTP
-    previous(path).unlink(missing_ok=True)
-    if not path.exists():
-        return "no imported PTP table: the lab's own pairs are in use"
-    path.unlink()
-    return f"removed {path}: the lab's own NCCI pairs are in use again"
+    return remove_import(reference.licensed_folder() / LICENSED_PTP, "PTP table", "the lab's own NCCI pairs")
 
 
 def imported() -> tuple[str, list[dict]]:

@@ -309,6 +309,12 @@ def build_into(conn: duckdb.DuckDBPyConnection, icd10cm_check) -> dict[str, int]
                                            "notes", "illustrative", "effective_from", "effective_to", "source", "checked"])
     _table(conn, "coverage_services", services, ["rule_id", "code"])
     _table(conn, "coverage_diagnoses", diagnoses, ["rule_id", "low", "high"])
+    # the pairs in force for claim checks: a site's imported CMS edits replace the lab's rows for the
+    # same two codes, in either order (the lab's rows stay in ncci_ptp for the seeded RCM dataset)
+    conn.execute("""CREATE VIEW ncci_ptp_in_force AS SELECT * FROM ncci_ptp p WHERE origin = 'cms-import'
+                    OR NOT EXISTS (SELECT 1 FROM ncci_ptp q WHERE q.origin = 'cms-import'
+                                   AND least(q.column1, q.column2) = least(p.column1, p.column2)
+                                   AND greatest(q.column1, q.column2) = greatest(p.column1, p.column2))""")
     for view, system in (("cpt_codes", "cpt"), ("hcpcs_codes", "hcpcs"), ("modifiers", "modifier")):
         conn.execute(f"CREATE VIEW {view} AS SELECT * FROM catalogue WHERE system = '{system}'")
     for name, rows in simple_tables.items():

@@ -86,14 +86,10 @@ class ProcedureRules:
 
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self.catalogues = {s: Catalogue(conn, s) for s in ("cpt", "hcpcs", "modifier")}
-        rows = conn.execute("SELECT column1, column2, modifier_indicator, effective_from, effective_to, origin "
-                            "FROM ncci_ptp ORDER BY effective_from DESC").fetchall()
-        # a site's imported CMS edits replace the lab's rows for the same two codes (either order)
-        official = {frozenset((a, b)) for a, b, *_, origin in rows if origin == "cms-import"}
         self.ptp: dict[tuple[str, str], list[tuple[int, str | None, str | None]]] = {}
-        for a, b, m, f, t, origin in rows:
-            if origin == "cms-import" or frozenset((a, b)) not in official:
-                self.ptp.setdefault((a, b), []).append((m, f, t))
+        for a, b, m, f, t in conn.execute("SELECT column1, column2, modifier_indicator, effective_from, effective_to "
+                                          "FROM ncci_ptp_in_force ORDER BY effective_from DESC").fetchall():
+            self.ptp.setdefault((a, b), []).append((m, f, t))
         # the lab's teaching rows, and a site's imported official table (origin cms-import), which
         # overrides them code by code for dates of service from the quarter it took effect
         self.mue: dict[str, tuple[int, int]] = {}

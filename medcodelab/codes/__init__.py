@@ -104,10 +104,10 @@ def modifier_fits(modifier: object, code: object, on: str | dt.date | None = Non
         result["message"] = f"code: {proc['message']}"
     else:
         mods, codes = code_set("modifier"), code_set(system)
-        why = fit(mod["code"], mods.details[mods.row[mod["code"]]], proc["code"], system,
-                  codes.details[codes.row[proc["code"]]])
+        details = mods.details[mods.row[mod["code"]]]
+        why = fit(mod["code"], details, proc["code"], system, codes.details[codes.row[proc["code"]]])
         result["fits"] = why is None
-        rule = (mods.details[mods.row[mod["code"]]].get("attaches") or {}).get("summary", "")
+        rule = (details.get("attaches") or {}).get("summary", "")
         result["message"] = why or f"{mod['code']} may attach to {proc['code']}" + (f" ({rule})" if rule else "")
     return result
 

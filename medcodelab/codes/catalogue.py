@@ -190,14 +190,12 @@ class Catalogue:
                     text += " (this is the value claims are checked against)"
             rules["mue"] = f"{rules['mue']}; {text}" if "mue" in rules else text
         if _has_table(cur, "ncci_ptp"):
-            pairs = cur.execute("SELECT column1, column2, modifier_indicator, origin, effective_to FROM ncci_ptp "
+            pairs = cur.execute("SELECT column1, column2, modifier_indicator, origin, effective_to FROM ncci_ptp_in_force "
                                 "WHERE column1 = ? OR column2 = ? ORDER BY origin DESC, column1, column2, effective_from",
                                 [code, code]).fetchall()
-            official = {frozenset((a, b)) for a, b, _, origin, _ in pairs if origin == "cms-import"}
             shown = [f"{a} (col 1) / {b} (col 2), modifier indicator {m}"
                      + (f", CMS import{', deleted after ' + str(end) if end else ''}" if origin == "cms-import" else "")
-                     for a, b, m, origin, end in pairs
-                     if origin == "cms-import" or frozenset((a, b)) not in official]
+                     for a, b, m, origin, end in pairs]
             if shown:
                 rules["ncci_pairs"] = "; ".join(shown)
         if _has_table(cur, "cpt_addon_primaries"):
